@@ -1,0 +1,57 @@
+# strata — top-level targets. The build itself is CMake; this file is the
+# front door. `make` builds build/strata, build/libstrata.a, build/libstrata.so.
+#
+#   make            release-ish build (RelWithDebInfo) into build/
+#   make test       build + ctest, then the same suite under ASan+UBSan (build-asan/)
+#   make demo       strata's damage story on an embedded sample log
+#   make fuzz       run every fuzz target for FUZZ_SECONDS each (clang, build-fuzz/)
+#   make bench-log  the record-log benchmark (Release, build-release/)
+#   make format     clang-format every source file
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+CMAKE ?= cmake
+
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log format clean
+
+all: deps
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build build -j $(JOBS)
+
+deps:
+	@bash scripts/deps.sh build
+
+test: test-plain test-asan
+
+test-plain:
+	@bash scripts/deps.sh test
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build build -j $(JOBS)
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@bash scripts/deps.sh test
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON >/dev/null
+	@$(CMAKE) --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+demo: all
+	@bash scripts/demo.sh build/strata
+
+fuzz:
+	@bash scripts/deps.sh build fuzz
+	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_FUZZ=ON -DSTRATA_SANITIZE=ON -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-fuzz -j $(JOBS)
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+bench-log:
+	@bash scripts/deps.sh build
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_log
+	./build-release/bench_log
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz build-release

@@ -1,0 +1,187 @@
+/*
+ * strata.h — the public API of libstrata, and nothing else public.
+ *
+ * Conventions:
+ *  - Functions that can fail return an int status code (STRATA_OK = 0 or one of
+ *    the codes below). The detail of the last failure on this thread (a message
+ *    naming the file and offset, and the OS errno if any) is kept and read with
+ *    strata_last_error() / strata_last_errno().
+ *  - Handles are opaque. Every close/free function accepts NULL.
+ *  - Each function that hands out a pointer says who frees it and how long it
+ *    lives.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes ------------------------------------------------------ */
+
+enum {
+  STRATA_OK = 0,
+  STRATA_NOT_FOUND = 1,        /* key or file absent */
+  STRATA_CORRUPTION = 2,       /* damaged bytes, and the policy refused them */
+  STRATA_IO_ERROR = 3,         /* the OS failed a call; see strata_last_errno */
+  STRATA_INVALID_ARGUMENT = 4, /* the caller passed something unusable */
+  STRATA_BUSY = 5,             /* locked by another opener */
+  STRATA_NO_MEMORY = 6,        /* an allocation failed */
+  STRATA_NOT_SUPPORTED = 7,    /* a format feature strata does not handle */
+  STRATA_END = 8               /* an iterator or reader has no more items */
+};
+
+/* A static English description of a status code ("corruption", ...). */
+const char *strata_strerror(int code);
+
+/* The detailed message of the last failure on the calling thread, e.g.
+ * "DB/000005.log: checksum mismatch at offset 8192". Valid until the next
+ * failing strata call on this thread. Never NULL (empty when none). */
+const char *strata_last_error(void);
+
+/* The OS errno kept with the last failure on this thread (0 if none). */
+int strata_last_errno(void);
+
+/* The library's version string, e.g. "0.1.0". */
+const char *strata_version(void);
+
+/* ---- recovery policies (SPEC §2) --------------------------------------- */
+
+typedef enum strata_recovery {
+  STRATA_RECOVERY_ABSOLUTE = 0, /* any damage fails the read */
+  STRATA_RECOVERY_TOLERATE_TAIL =
+      1, /* drop a torn tail; fail on other damage */
+  STRATA_RECOVERY_POINT_IN_TIME =
+      2,                   /* stop at the first damage, keep the prefix */
+  STRATA_RECOVERY_SKIP = 3 /* drop only what is damaged, carry on */
+} strata_recovery;
+
+/* "absolute", "tolerate-tail", "point-in-time", "skip". */
+const char *strata_recovery_name(strata_recovery policy);
+/* Parses a policy name; STRATA_INVALID_ARGUMENT if unknown. */
+int strata_recovery_parse(const char *name, strata_recovery *out);
+
+/* ---- damage reports ---------------------------------------------------- */
+
+typedef enum strata_damage_kind {
+  STRATA_DAMAGE_TORN_TAIL = 0,  /* an incomplete record at the very end */
+  STRATA_DAMAGE_CHECKSUM = 1,   /* a fragment whose CRC32C does not match */
+  STRATA_DAMAGE_ZEROED = 2,     /* a run of zero bytes where records belong */
+  STRATA_DAMAGE_TRUNCATED = 3,  /* a file shorter than its structure says */
+  STRATA_DAMAGE_MISSING = 4,    /* a file that should exist does not */
+  STRATA_DAMAGE_BAD_LENGTH = 5, /* a fragment length that overruns its block */
+  STRATA_DAMAGE_BAD_TYPE = 6,   /* a fragment type outside FULL..LAST */
+  STRATA_DAMAGE_ORPHAN = 7,     /* MIDDLE or LAST fragment with no FIRST */
+  STRATA_DAMAGE_MISSING_END = 8 /* FIRST/MIDDLE not followed by its LAST */
+} strata_damage_kind;
+
+/* "torn-tail", "checksum", "zeroed", "truncated", "missing", "bad-length",
+ * "bad-type", "orphan-fragment", "missing-end". Never renamed. */
+const char *strata_damage_kind_name(strata_damage_kind kind);
+
+/* One dropped region of one file. Delivered through a strata_damage_fn; the
+ * struct and its strings are valid only during the callback. */
+typedef struct strata_damage {
+  const char *file;        /* path of the damaged file */
+  uint64_t offset;         /* first dropped byte, from the file's start */
+  uint64_t bytes;          /* number of dropped bytes */
+  strata_damage_kind kind; /* what the first damage in the region was */
+  const char *reason;      /* one human-readable sentence of detail */
+  uint64_t records;        /* logical records known to be lost (lower bound) */
+  int tail;                /* 1 if nothing intact follows the region */
+} strata_damage;
+
+typedef void (*strata_damage_fn)(void *arg, const strata_damage *damage);
+
+/* ---- the record log (SPEC §1 `log`; docs/formats/log.md) --------------- */
+
+typedef struct strata_log_reader strata_log_reader;
+typedef struct strata_log_writer strata_log_writer;
+
+/* Where one logical record came from. */
+typedef struct strata_log_record_info {
+  uint64_t offset;    /* file offset of its first fragment's header */
+  uint64_t end;       /* file offset just past its last fragment */
+  uint32_t fragments; /* number of physical fragments (1 for FULL) */
+} strata_log_record_info;
+
+/* Opens a log file for reading under `policy`. Every dropped region is
+ * reported to `on_damage` (may be NULL) before the record after it is
+ * returned. Caller closes with strata_log_reader_close. */
+int strata_log_reader_open(const char *path, strata_recovery policy,
+                           strata_damage_fn on_damage, void *arg,
+                           strata_log_reader **out);
+
+/* Reads a log held in memory (not copied: `data` must outlive the reader);
+ * `name` is used in reports. */
+int strata_log_reader_open_mem(const void *data, size_t size, const char *name,
+                               strata_recovery policy,
+                               strata_damage_fn on_damage, void *arg,
+                               strata_log_reader **out);
+
+/* Next logical record. STRATA_OK: *data and *size hold it, valid until the next
+ * call on this reader; `info` (may be NULL) says where it was. STRATA_END: no
+ * more records (any tail drop has been reported). STRATA_CORRUPTION: the policy
+ * refused to go on (the damage was reported first); STRATA_IO_ERROR: a read
+ * failed. After a non-OK status every later call returns the same status. */
+int strata_log_reader_next(strata_log_reader *r, const void **data,
+                           size_t *size, strata_log_record_info *info);
+
+void strata_log_reader_close(strata_log_reader *r);
+
+/* Opens (creating if needed) a log file for appending. An existing file is
+ * continued at its end, in its current block. Caller closes with
+ * strata_log_writer_close. */
+int strata_log_writer_open(const char *path, strata_log_writer **out);
+
+/* Appends one record; the bytes are handed to the kernel before it returns
+ * (no user-space buffering), so they survive a crash of the process. */
+int strata_log_writer_add(strata_log_writer *w, const void *data, size_t size);
+
+/* fdatasync()s the file (and the directory after the file was created). */
+int strata_log_writer_sync(strata_log_writer *w);
+
+/* Byte length of the file written so far. */
+uint64_t strata_log_writer_size(const strata_log_writer *w);
+
+/* Closes the file (without syncing). */
+int strata_log_writer_close(strata_log_writer *w);
+
+/* ---- write batches (LevelDB WriteBatch encoding; docs/formats/wal.md) -- */
+
+enum { STRATA_OP_DELETE = 0, STRATA_OP_PUT = 1 };
+
+/* Called once per operation of a batch. `value` is NULL for deletes. */
+typedef int (*strata_batch_op_fn)(void *arg, int op, const void *key,
+                                  size_t key_len, const void *value,
+                                  size_t value_len);
+
+/* Decodes a batch record: sequence (fixed64), count (fixed32), operations.
+ * Calls `fn` per operation (stopping if it returns non-zero, which is then
+ * returned). STRATA_CORRUPTION if the record is malformed or its count does
+ * not match its operations; `fn` may have been called for a prefix. */
+int strata_batch_decode(const void *rec, size_t size, uint64_t *sequence,
+                        uint32_t *count, strata_batch_op_fn fn, void *arg);
+
+/* Builds a batch record in that encoding. Create with strata_batch_create,
+ * free with strata_batch_destroy (accepts NULL). */
+typedef struct strata_batch strata_batch;
+strata_batch *strata_batch_create(void); /* NULL when out of memory */
+void strata_batch_destroy(strata_batch *b);
+void strata_batch_clear(strata_batch *b); /* no operations, sequence 0 */
+int strata_batch_put(strata_batch *b, const void *key, size_t key_len,
+                     const void *value, size_t value_len);
+int strata_batch_delete(strata_batch *b, const void *key, size_t key_len);
+void strata_batch_set_sequence(strata_batch *b, uint64_t sequence);
+uint64_t strata_batch_sequence(const strata_batch *b);
+uint32_t strata_batch_count(const strata_batch *b);
+/* The encoded record; valid until the batch is next changed or destroyed. */
+const void *strata_batch_data(const strata_batch *b, size_t *size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STRATA_H */

@@ -1,0 +1,231 @@
+/*
+ * cmd_dump.c — `strata dump FILE`: a record-log file, record by record.
+ *
+ * Text output, one item per line, tab-separated fields (greps well):
+ *   record<TAB>offset=N<TAB>length=N<TAB>fragments=N[<TAB>seq=N<TAB>count=N]
+ *   <TAB>put<TAB>KEY<TAB>VALUE      one line per operation, when the record
+ *   <TAB>del<TAB>KEY                decodes as a write batch
+ *   <TAB>data<TAB>BYTES             the record itself, when it does not
+ *   drop<TAB>offset=N<TAB>bytes=N<TAB>kind=K<TAB>reason=R<TAB>records=N<TAB>tail=yes|no
+ *   summary<TAB>file=F<TAB>policy=P<TAB>records=N<TAB>bytes=N<TAB>drops=N<TAB>dropped_bytes=N
+ * `length` and summary `bytes` count record payload; drop `bytes` count file
+ * bytes. Keys, values and data are in the escaped text form (or hex). With
+ * --json: one object {"file", "policy", "records": [...], "drops": [...],
+ * "summary": {...}, "complete": bool}.
+ *
+ * Policy: --recovery, else point-in-time for *.log and MANIFEST-*, skip for
+ * the rest. If the policy refuses (exit 3) or a read fails (exit 4), what was
+ * read so far is still printed; the error is the one line on stderr.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct dump {
+  const cli_options *o; /* the options (hex, json) */
+  json_writer json;     /* the JSON writer, with --json */
+  uint64_t records;     /* records printed */
+  uint64_t bytes;       /* their payload bytes */
+} dump;
+
+static int print_op(void *arg, int op, const void *key, size_t key_len,
+                    const void *value, size_t value_len) {
+  dump *d = arg;
+  int hex = d->o->hex;
+  if (d->o->json) {
+    json_writer *w = &d->json;
+    json_object_begin(w);
+    json_key(w, "op");
+    json_str(w, op == STRATA_OP_PUT ? "put" : "del");
+    json_key(w, "key");
+    json_bytes(w, hex, key, key_len);
+    if (op == STRATA_OP_PUT) {
+      json_key(w, "value");
+      json_bytes(w, hex, value, value_len);
+    }
+    json_object_end(w);
+    return 0;
+  }
+  fputs(op == STRATA_OP_PUT ? "\tput\t" : "\tdel\t", stdout);
+  cli_write_bytes(stdout, hex, 0, key, key_len);
+  if (op == STRATA_OP_PUT) {
+    putchar('\t');
+    cli_write_bytes(stdout, hex, 0, value, value_len);
+  }
+  putchar('\n');
+  return 0;
+}
+
+static void print_record(dump *d, const void *data, size_t size,
+                         const strata_log_record_info *info) {
+  uint64_t seq = 0;
+  uint32_t count = 0;
+  int batch =
+      strata_batch_decode(data, size, &seq, &count, NULL, NULL) == STRATA_OK;
+  d->records++;
+  d->bytes += size;
+  if (d->o->json) {
+    json_writer *w = &d->json;
+    json_object_begin(w);
+    json_key(w, "offset");
+    json_uint(w, info->offset);
+    json_key(w, "length");
+    json_uint(w, size);
+    json_key(w, "fragments");
+    json_uint(w, info->fragments);
+    if (batch) {
+      json_key(w, "batch");
+      json_object_begin(w);
+      json_key(w, "sequence");
+      json_uint(w, seq);
+      json_key(w, "count");
+      json_uint(w, count);
+      json_key(w, "ops");
+      json_array_begin(w);
+      strata_batch_decode(data, size, NULL, NULL, print_op, d);
+      json_array_end(w);
+      json_object_end(w);
+    } else {
+      json_key(w, "data");
+      json_bytes(w, d->o->hex, data, size);
+    }
+    json_object_end(w);
+    return;
+  }
+  printf("record\toffset=%" PRIu64 "\tlength=%zu\tfragments=%" PRIu32,
+         info->offset, size, info->fragments);
+  if (batch) {
+    printf("\tseq=%" PRIu64 "\tcount=%" PRIu32 "\n", seq, count);
+    strata_batch_decode(data, size, NULL, NULL, print_op, d);
+  } else {
+    fputs("\n\tdata\t", stdout);
+    cli_write_bytes(stdout, d->o->hex, 0, data, size);
+    putchar('\n');
+  }
+}
+
+static void print_drops(dump *d, const cli_drops *drops) {
+  for (size_t i = 0; i < drops->n; i++) {
+    const cli_drop *x = &drops->v[i];
+    const char *kind = strata_damage_kind_name(x->kind);
+    if (d->o->json) {
+      json_writer *w = &d->json;
+      json_object_begin(w);
+      json_key(w, "offset");
+      json_uint(w, x->offset);
+      json_key(w, "bytes");
+      json_uint(w, x->bytes);
+      json_key(w, "kind");
+      json_str(w, kind);
+      json_key(w, "reason");
+      json_str(w, x->reason);
+      json_key(w, "records");
+      json_uint(w, x->records);
+      json_key(w, "tail");
+      json_bool(w, x->tail);
+      json_object_end(w);
+      continue;
+    }
+    printf("drop\toffset=%" PRIu64 "\tbytes=%" PRIu64 "\tkind=%s\treason=",
+           x->offset, x->bytes, kind);
+    cli_write_bytes(stdout, 0, 0, x->reason, strlen(x->reason));
+    printf("\trecords=%" PRIu64 "\ttail=%s\n", x->records,
+           x->tail ? "yes" : "no");
+  }
+}
+
+static void print_summary(dump *d, const char *path, strata_recovery policy,
+                          const cli_drops *drops, int complete) {
+  if (d->o->json) {
+    json_writer *w = &d->json;
+    json_key(w, "summary");
+    json_object_begin(w);
+    json_key(w, "records");
+    json_uint(w, d->records);
+    json_key(w, "bytes");
+    json_uint(w, d->bytes);
+    json_key(w, "drops");
+    json_uint(w, drops->n);
+    json_key(w, "dropped_bytes");
+    json_uint(w, drops->bytes);
+    json_object_end(w);
+    json_key(w, "complete");
+    json_bool(w, complete);
+    return;
+  }
+  fputs("summary\tfile=", stdout);
+  cli_write_bytes(stdout, 0, 0, path, strlen(path));
+  printf("\tpolicy=%s\trecords=%" PRIu64 "\tbytes=%" PRIu64
+         "\tdrops=%zu\tdropped_bytes=%" PRIu64 "\n",
+         strata_recovery_name(policy), d->records, d->bytes, drops->n,
+         drops->bytes);
+}
+
+int cli_cmd_dump(const cli_options *o) {
+  if (o->argc != 2) {
+    cli_error("dump: expected exactly one FILE (strata dump FILE)");
+    return CLI_USAGE;
+  }
+  const char *path = o->argv[1];
+  int is_dir = 0, rc = cli_check_path(path, &is_dir);
+  if (rc != CLI_OK) return rc;
+  if (is_dir) {
+    cli_error("%s: is a directory (dump reads one file)", path);
+    return CLI_FAILED;
+  }
+  if (cli_is_table(path)) {
+    cli_error("%s: table files are not supported yet", path);
+    return CLI_FAILED;
+  }
+  strata_recovery policy =
+      cli_given(o, CLI_OPT_RECOVERY) ? o->recovery : cli_default_policy(path);
+  cli_drops drops = {0};
+  strata_log_reader *r = NULL;
+  int st = strata_log_reader_open(path, policy, cli_drops_collect, &drops, &r);
+  if (st != STRATA_OK) {
+    cli_drops_free(&drops);
+    return cli_fail(st, path);
+  }
+
+  dump d = {.o = o};
+  json_init(&d.json, stdout);
+  if (o->json) {
+    json_object_begin(&d.json);
+    json_key(&d.json, "file");
+    json_str(&d.json, path);
+    json_key(&d.json, "policy");
+    json_str(&d.json, strata_recovery_name(policy));
+    json_key(&d.json, "records");
+    json_array_begin(&d.json);
+  }
+  const void *data;
+  size_t size;
+  strata_log_record_info info;
+  while ((st = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK)
+    print_record(&d, data, size, &info);
+  if (o->json) {
+    json_array_end(&d.json);
+    json_key(&d.json, "drops");
+    json_array_begin(&d.json);
+  }
+  print_drops(&d, &drops);
+  if (o->json) json_array_end(&d.json);
+  print_summary(&d, path, policy, &drops, st == STRATA_END);
+  if (o->json) {
+    json_object_end(&d.json);
+    json_finish(&d.json);
+  }
+
+  if (st != STRATA_END) {
+    rc = cli_fail(st, path);
+  } else {
+    rc = CLI_OK;
+    if (drops.n)
+      cli_error("warning: %s: dropped %" PRIu64 " bytes in %zu place%s", path,
+                drops.bytes, drops.n, drops.n == 1 ? "" : "s");
+  }
+  strata_log_reader_close(r);
+  cli_drops_free(&drops);
+  return rc;
+}
