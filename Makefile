@@ -8,6 +8,7 @@
 #   make bench-log  the record-log benchmark (Release, build-release/)
 #   make format     clang-format every source file
 
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE ?= cmake

@@ -439,6 +439,7 @@ static int bad_fragment(log_reader *r, uint32_t x, strata_damage_kind kind,
 /* ---- reading ----------------------------------------------------------- */
 
 static int rec_append(log_reader *r, const uint8_t *p, size_t n) {
+  if (n == 0) return STRATA_OK;
   if (r->rec_len + n > r->rec_cap) {
     size_t cap = r->rec_cap ? r->rec_cap : 4096;
     while (cap < r->rec_len + n)

@@ -65,7 +65,9 @@ int st_corruption(const char *src_file, int src_line, const char *fmt, ...) {
   va_start(ap, fmt);
 #ifndef NDEBUG
   char where[256];
-  snprintf(where, sizeof where, "[%s:%d] ", src_file, src_line);
+  const char *base = strrchr(src_file, '/');
+  snprintf(where, sizeof where, "[%s:%d] ", base ? base + 1 : src_file,
+           src_line);
   vrecord(NULL, fmt, ap);
   /* keep the user-facing message first; the debug location goes last */
   size_t n = strlen(last_msg);
