@@ -42,11 +42,11 @@ typedef struct config {
 } config;
 
 typedef struct row {
-  const char *what;  /* case description */
-  uint64_t records;  /* records written or read */
-  uint64_t payload;  /* payload bytes */
-  uint64_t file;     /* file bytes */
-  double secs;       /* elapsed seconds */
+  const char *what; /* case description */
+  uint64_t records; /* records written or read */
+  uint64_t payload; /* payload bytes */
+  uint64_t file;    /* file bytes */
+  double secs;      /* elapsed seconds */
 } row;
 
 static char tmpdir[4096];
@@ -96,8 +96,8 @@ static void print_row(const row *r) {
 }
 
 static void print_base(const char *what, uint64_t bytes, double secs) {
-  printf("%-44s %10s %10.0f %10s %12s\n", what, "-",
-         (double)bytes / secs / 1e6, "-", "-");
+  printf("%-44s %10s %10.0f %10s %12s\n", what, "-", (double)bytes / secs / 1e6,
+         "-", "-");
   fflush(stdout);
 }
 
@@ -135,8 +135,7 @@ static void count_drop(void *arg, const strata_damage *d) {
 /* Reads every record (from the file, or from `mem` when not NULL); checks
  * that exactly `expect` records come back undamaged. Best of READ_RUNS. */
 static row read_log(const char *path, const uint8_t *mem, uint64_t file_size,
-                    strata_recovery policy, uint64_t expect,
-                    const char *what) {
+                    strata_recovery policy, uint64_t expect, const char *what) {
   row best = {what, 0, 0, file_size, 0};
   for (int run = 0; run < READ_RUNS; run++) {
     uint64_t drops = 0, records = 0, payload = 0;

@@ -37,9 +37,9 @@
 
 enum { BLOCK = 32768, HEADER = 7 };
 
-#define REQUIRE(cond)                                                         \
-  do {                                                                        \
-    if (!(cond)) abort();                                                     \
+#define REQUIRE(cond)                                                          \
+  do {                                                                         \
+    if (!(cond)) abort();                                                      \
   } while (0)
 
 typedef struct rec_sig {
@@ -92,8 +92,8 @@ static void verify_record(const run *r, const strata_log_record_info *info,
     const uint8_t *h = r->img + p;
     uint32_t len = (uint32_t)h[4] | ((uint32_t)h[5] << 8);
     unsigned type = h[6];
-    unsigned want = info->fragments == 1           ? 1u /* FULL */
-                    : f == 0                       ? 2u /* FIRST */
+    unsigned want = info->fragments == 1       ? 1u /* FULL */
+                    : f == 0                   ? 2u /* FIRST */
                     : f + 1 == info->fragments ? 4u /* LAST */
                                                : 3u /* MIDDLE */;
     REQUIRE(type == want);
@@ -128,8 +128,7 @@ static void read_all(run *r, int with_callback) {
     REQUIRE(info.fragments >= 1);
     REQUIRE(info.offset >= r->cursor);
     REQUIRE(info.offset < info.end && info.end <= r->n);
-    REQUIRE(size + (uint64_t)HEADER * info.fragments <=
-            info.end - info.offset);
+    REQUIRE(size + (uint64_t)HEADER * info.fragments <= info.end - info.offset);
     verify_record(r, &info, data, size);
     /* Only skip goes on after damage, and nothing follows a tail. */
     REQUIRE(!r->tail_seen);
@@ -211,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(same_recs(&rs[p], skip, rs[p].nrecs));
   }
   if (rs[STRATA_RECOVERY_ABSOLUTE].status == STRATA_END) {
-    for (int p = 0; p < 4; p++) REQUIRE(rs[p].drops == 0);
+    for (int p = 0; p < 4; p++)
+      REQUIRE(rs[p].drops == 0);
     REQUIRE(skip->nrecs == rs[0].nrecs);
   }
   run quiet = {.img = img, .n = n, .policy = STRATA_RECOVERY_SKIP};
@@ -219,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   REQUIRE(quiet.nrecs == skip->nrecs && same_recs(&quiet, skip, skip->nrecs));
   REQUIRE(quiet.status == skip->status);
   free(quiet.recs);
-  for (int p = 0; p < 4; p++) free(rs[p].recs);
+  for (int p = 0; p < 4; p++)
+    free(rs[p].recs);
   return 0;
 }

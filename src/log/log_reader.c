@@ -55,6 +55,8 @@
 #include "util/crc32c.h"
 #include "util/status.h"
 
+enum { WINDOW = 8 * LOG_BLOCK_SIZE }; /* bytes read per pread, file source */
+
 struct strata_log_reader {
   env_file *file;             /* source file; NULL when reading memory */
   const uint8_t *mem;         /* source image when reading memory */
@@ -65,7 +67,9 @@ struct strata_log_reader {
   void *arg;                  /* its argument */
   uint32_t type_crc[LOG_MAX_TYPE + 1]; /* CRC32C of each type byte */
 
-  uint8_t *buf;       /* block buffer for a file source (LOG_BLOCK_SIZE) */
+  uint8_t *buf;       /* read window of a file source (WINDOW bytes) */
+  uint64_t buf_start; /* file offset of buf[0] */
+  uint32_t buf_len;   /* bytes of the file held in buf */
   uint8_t *scratch;   /* buffer to peek at the next block; lazily made */
   uint32_t *stops;    /* candidate stops for checksum_proof; lazily made */
   const uint8_t *blk; /* the current block's bytes */
@@ -134,8 +138,19 @@ static int load_block(log_reader *r, uint64_t start) {
     r->blk = r->mem + start;
     return STRATA_OK;
   }
-  r->blk = r->buf;
-  return src_read(r, start, r->buf, r->blk_len);
+  /* Blocks come from a window of several blocks read at once, so a clean
+   * read costs one pread per WINDOW bytes. */
+  if (start < r->buf_start || start + r->blk_len > r->buf_start + r->buf_len) {
+    uint64_t left = r->size - start;
+    uint32_t n = (uint32_t)(left < WINDOW ? left : WINDOW);
+    r->buf_len = 0;
+    int rc = src_read(r, start, r->buf, n);
+    if (rc != STRATA_OK) return rc;
+    r->buf_start = start;
+    r->buf_len = n;
+  }
+  r->blk = r->buf + (start - r->buf_start);
+  return STRATA_OK;
 }
 
 /* Moves the read position to file offset `off`. */
@@ -651,7 +666,7 @@ static int reader_new(const char *name, strata_recovery policy,
 
 int log_reader_open(env *e, const char *path, strata_recovery policy,
                     strata_damage_fn on_damage, void *arg, log_reader **out) {
-  log_reader *r;
+  log_reader *r = NULL;
   int rc = reader_new(path, policy, on_damage, arg, &r);
   if (rc) return rc;
   if ((rc = env_open_read(e, path, &r->file)) ||
@@ -659,7 +674,7 @@ int log_reader_open(env *e, const char *path, strata_recovery policy,
     log_reader_close(r);
     return rc;
   }
-  if (!(r->buf = malloc(LOG_BLOCK_SIZE))) {
+  if (!(r->buf = malloc(WINDOW))) {
     log_reader_close(r);
     return st_error(STRATA_NO_MEMORY, "log reader: out of memory");
   }
@@ -674,7 +689,7 @@ int log_reader_open(env *e, const char *path, strata_recovery policy,
 int log_reader_open_mem(const void *data, size_t size, const char *name,
                         strata_recovery policy, strata_damage_fn on_damage,
                         void *arg, log_reader **out) {
-  log_reader *r;
+  log_reader *r = NULL;
   int rc = reader_new(name, policy, on_damage, arg, &r);
   if (rc) return rc;
   static const uint8_t empty[1];

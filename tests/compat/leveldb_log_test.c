@@ -11,15 +11,22 @@
  *    every batch; every sequence number, op, key and value must match, and
  *    every record's position must match the format's layout arithmetic.
  *  - leveldb_log_write_identical: strata's writer, fed the same payloads,
- *    produces LevelDB's .log byte for byte (also when reopened mid-block).
+ *    produces LevelDB's .log byte for byte (also when reopened mid-block), and
+ *    strata_batch_* encodes every batch as LevelDB did.
+ *  - leveldb_log_zero_length_first: the smallest log with a header-only FIRST.
  *  - leveldb_opens_strata_log: LevelDB recovers a log written by strata.
- *  - leveldb_log_damage_*: one flipped byte in LevelDB's log costs exactly the
- *    damaged batch under `skip`, and each policy behaves as SPEC §2 says.
+ *  - leveldb_log_damage_*: one flipped byte in LevelDB's log (in a header
+ *    field, in each kind of fragment, in a record whose value holds an encoded
+ *    log) costs exactly the damaged batch under `skip`, and each of the other
+ *    policies behaves as SPEC §2 says.
  *
  * LevelDB 1.23 does not flush its memtable at close (DBImpl's destructor only
  * waits for background work), so with a 64 MiB write buffer the whole
  * workload stays in the .log; write_leveldb_log() nevertheless snapshots the
  * file while the database is open and checks that close left it unchanged.
+ *
+ * (Longer than most files: every case shares one workload model, the format's
+ * layout arithmetic and the read/compare helpers, which belong together.)
  */
 #include "test.h"
 
@@ -178,8 +185,8 @@ static void wl_end(workload *w) {
  * block boundary (0: exactly at one). */
 static void wl_fill_to(workload *w, unsigned rest, uint64_t seed) {
   char key[32];
-  int klen = snprintf(key, sizeof key, "fill-%u-%llu", rest,
-                      (unsigned long long)seed);
+  int klen =
+      snprintf(key, sizeof key, "fill-%u-%llu", rest, (unsigned long long)seed);
   for (size_t vlen = 0; vlen < 3 * BLOCK; vlen++) {
     size_t n = 12 + 1 + varint_len((size_t)klen) + (size_t)klen +
                varint_len(vlen) + vlen;
@@ -258,7 +265,8 @@ static void wl_build(workload *w) {
     uint8_t *h = inner + inner_n;
     h[6] = 1; /* FULL */
     uint32_t crc = crc32c_mask(crc32c_extend(crc32c_value(h + 6, 1), rec, n));
-    for (int k = 0; k < 4; k++) h[k] = (uint8_t)(crc >> (8 * k));
+    for (int k = 0; k < 4; k++)
+      h[k] = (uint8_t)(crc >> (8 * k));
     h[4] = (uint8_t)n;
     h[5] = 0;
     memcpy(h + HEADER, rec, n);
@@ -314,7 +322,8 @@ static void wl_build(workload *w) {
     for (int j = 0; j < nops; j++) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       char key[32];
-      int klen = snprintf(key, sizeof key, "k%05u", (unsigned)((x >> 20) % 150));
+      int klen =
+          snprintf(key, sizeof key, "k%05u", (unsigned)((x >> 20) % 150));
       if ((x >> 40) % 5 == 0) {
         wl_del(b, key, (size_t)klen);
       } else {
@@ -375,6 +384,14 @@ static int find_log(const char *dir, char *out, size_t outsz) {
   return 0;
 }
 
+/* Fails the case if LevelDB reported an error; frees and clears it. */
+#define LDB_OK(err, what)                                                      \
+  do {                                                                         \
+    CHECK_MSG(!(err), "%s: %s", (what), (err) ? (err) : "");                   \
+    leveldb_free(err);                                                         \
+    (err) = NULL;                                                              \
+  } while (0)
+
 static leveldb_options_t *ldb_options(int paranoid) {
   leveldb_options_t *o = leveldb_options_create();
   leveldb_options_set_create_if_missing(o, 1);
@@ -413,8 +430,7 @@ static int write_leveldb_log(const workload *w, const char *dir, char *log,
     }
     leveldb_write(db, wo, wb, &err);
   }
-  CHECK_MSG(!err, "leveldb_write: %s", err ? err : "");
-  leveldb_free(err);
+  LDB_OK(err, "leveldb_write");
   leveldb_writebatch_destroy(wb);
 
   int rc = find_log(dir, log, logsz);
@@ -511,7 +527,8 @@ static void read_log(const char *path, strata_recovery policy, readout *out) {
 }
 
 static void readout_free(readout *o) {
-  for (size_t i = 0; i < o->n; i++) free(o->r[i].data);
+  for (size_t i = 0; i < o->n; i++)
+    free(o->r[i].data);
   free(o->r);
   memset(o, 0, sizeof *o);
 }
@@ -572,6 +589,22 @@ static void check_all_batches(const readout *o, const workload *w,
   }
 }
 
+/* Builds batch `wb` with strata_batch_* into `b`; returns its encoding. */
+static const void *strata_encode(strata_batch *b, const wbatch *wb,
+                                 size_t *size) {
+  strata_batch_clear(b);
+  for (size_t j = 0; j < wb->nops; j++) {
+    const wop *op = &wb->ops[j];
+    if (op->type == STRATA_OP_PUT)
+      CHECK_EQ(strata_batch_put(b, op->key, op->klen, op->val, op->vlen),
+               STRATA_OK);
+    else
+      CHECK_EQ(strata_batch_delete(b, op->key, op->klen), STRATA_OK);
+  }
+  strata_batch_set_sequence(b, wb->seq);
+  return strata_batch_data(b, size);
+}
+
 static const strata_recovery all_policies[] = {
     STRATA_RECOVERY_ABSOLUTE, STRATA_RECOVERY_TOLERATE_TAIL,
     STRATA_RECOVERY_POINT_IN_TIME, STRATA_RECOVERY_SKIP};
@@ -630,7 +663,8 @@ TEST(leveldb_log_write_identical) {
   /* In one go, and in two sessions split at a record that ends mid-block (the
    * reopened writer must continue in the current block). */
   size_t split = o.n / 2;
-  while (split < o.n && o.r[split - 1].info.end % BLOCK == 0) split++;
+  while (split < o.n && o.r[split - 1].info.end % BLOCK == 0)
+    split++;
   for (int pass = 0; pass < 2; pass++) {
     const char *path = test_path(pass ? "strata-split.log" : "strata.log");
     char pathcopy[4096];
@@ -658,7 +692,8 @@ TEST(leveldb_log_write_identical) {
     CHECK(mine != NULL);
     if (mine) {
       size_t diff = 0;
-      while (diff < mine_n && diff < ldb_n && mine[diff] == ldb[diff]) diff++;
+      while (diff < mine_n && diff < ldb_n && mine[diff] == ldb[diff])
+        diff++;
       CHECK_MSG(mine_n == ldb_n && diff == ldb_n,
                 "pass %d: strata's log (%zu bytes) differs from LevelDB's "
                 "(%zu bytes) first at offset %zu",
@@ -672,20 +707,10 @@ TEST(leveldb_log_write_identical) {
   CHECK(b != NULL);
   size_t bad = 0;
   for (size_t i = 0; b && i < w.n && i < o.n; i++) {
-    strata_batch_clear(b);
-    for (size_t j = 0; j < w.b[i].nops; j++) {
-      const wop *op = &w.b[i].ops[j];
-      if (op->type == STRATA_OP_PUT)
-        CHECK_EQ(strata_batch_put(b, op->key, op->klen, op->val, op->vlen),
-                 STRATA_OK);
-      else
-        CHECK_EQ(strata_batch_delete(b, op->key, op->klen), STRATA_OK);
-    }
-    strata_batch_set_sequence(b, w.b[i].seq);
+    size_t n = 0;
+    const void *data = strata_encode(b, &w.b[i], &n);
     CHECK_U64(strata_batch_sequence(b), w.b[i].seq);
     CHECK_EQ(strata_batch_count(b), w.b[i].nops);
-    size_t n = 0;
-    const void *data = strata_batch_data(b, &n);
     if (n != o.r[i].size || memcmp(data, o.r[i].data, n) != 0) {
       if (bad++ < 5)
         test_fail(__FILE__, __LINE__,
@@ -772,9 +797,7 @@ TEST(leveldb_opens_strata_log) {
   leveldb_options_t *o = ldb_options(1);
   char *err = NULL;
   leveldb_t *db = leveldb_open(o, dir, &err);
-  CHECK_MSG(db && !err, "leveldb_open: %s", err ? err : "?");
-  leveldb_free(err);
-  err = NULL;
+  LDB_OK(err, "leveldb_open");
   if (db) leveldb_close(db);
   char log[4096];
   CHECK_EQ(find_log(dir, log, sizeof log), 0);
@@ -786,27 +809,15 @@ TEST(leveldb_opens_strata_log) {
   CHECK_MSG(rc == STRATA_OK, "writer_open: %s", strata_last_error());
   strata_batch *b = strata_batch_create();
   for (size_t i = 0; rc == STRATA_OK && b && i < w.n; i++) {
-    strata_batch_clear(b);
-    for (size_t j = 0; j < w.b[i].nops; j++) {
-      const wop *op = &w.b[i].ops[j];
-      if (op->type == STRATA_OP_PUT)
-        CHECK_EQ(strata_batch_put(b, op->key, op->klen, op->val, op->vlen),
-                 STRATA_OK);
-      else
-        CHECK_EQ(strata_batch_delete(b, op->key, op->klen), STRATA_OK);
-    }
-    strata_batch_set_sequence(b, w.b[i].seq);
-    size_t n;
-    const void *data = strata_batch_data(b, &n);
+    size_t n = 0;
+    const void *data = strata_encode(b, &w.b[i], &n);
     CHECK_EQ(strata_log_writer_add(wr, data, n), STRATA_OK);
   }
   strata_batch_destroy(b);
   if (wr) CHECK_EQ(strata_log_writer_close(wr), STRATA_OK);
 
   db = leveldb_open(o, dir, &err);
-  CHECK_MSG(db && !err, "leveldb_open of strata's log: %s", err ? err : "?");
-  leveldb_free(err);
-  err = NULL;
+  LDB_OK(err, "leveldb_open of strata's log");
   if (!db) {
     leveldb_options_destroy(o);
     wl_free(&w);
@@ -822,11 +833,9 @@ TEST(leveldb_opens_strata_log) {
       const uint8_t *want;
       size_t want_n, got_n = 0;
       int present = final_value(&w, op->key, op->klen, &want, &want_n);
-      char *got = leveldb_get(db, ro, (const char *)op->key, op->klen, &got_n,
-                              &err);
-      CHECK_MSG(!err, "leveldb_get: %s", err ? err : "");
-      leveldb_free(err);
-      err = NULL;
+      char *got =
+          leveldb_get(db, ro, (const char *)op->key, op->klen, &got_n, &err);
+      LDB_OK(err, "leveldb_get");
       if (present != (got != NULL) ||
           (got && (got_n != want_n || memcmp(got, want, got_n) != 0))) {
         if (wrong++ < 5)
@@ -851,9 +860,7 @@ TEST(leveldb_opens_strata_log) {
     live++;
   }
   leveldb_iter_get_error(it, &err);
-  CHECK_MSG(!err, "iterator: %s", err ? err : "");
-  leveldb_free(err);
-  err = NULL;
+  LDB_OK(err, "iterator");
   leveldb_iter_destroy(it);
   CHECK(live > 100);
 
@@ -861,9 +868,7 @@ TEST(leveldb_opens_strata_log) {
    * gets the one after. */
   leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
   leveldb_put(db, wo, "after", 5, "x", 1, &err);
-  CHECK(!err);
-  leveldb_free(err);
-  err = NULL;
+  LDB_OK(err, "leveldb_put");
   char newlog[4096];
   CHECK_EQ(find_log(dir, newlog, sizeof newlog), 0);
   CHECK(strcmp(newlog, log) != 0);
@@ -887,7 +892,7 @@ TEST(leveldb_opens_strata_log) {
   wl_free(&w);
 }
 
-/* ---- (d) damage ----------------------------------------------------------- */
+/* ---- (d) damage ---------------------------------------------------------- */
 
 /* Reads `path` (LevelDB's log with byte `pos` flipped, inside batch `lost`)
  * under every policy and checks each outcome. */
@@ -906,12 +911,11 @@ static void check_flip(const workload *w, const char *path, uint64_t pos,
               "%s/skip: drop [%llu,+%llu) misses the flipped byte %llu", what,
               (unsigned long long)d->offset, (unsigned long long)d->bytes,
               (unsigned long long)pos);
-    CHECK_MSG(d->offset >= (lost ? w->b[lost - 1].end : 0) &&
-                  (lost + 1 >= w->n ||
-                   d->offset + d->bytes <= w->b[lost + 1].offset),
-              "%s/skip: drop [%llu,+%llu) reaches beyond batch %zu", what,
-              (unsigned long long)d->offset, (unsigned long long)d->bytes,
-              lost);
+    CHECK_MSG(
+        d->offset >= (lost ? w->b[lost - 1].end : 0) &&
+            (lost + 1 >= w->n || d->offset + d->bytes <= w->b[lost + 1].offset),
+        "%s/skip: drop [%llu,+%llu) reaches beyond batch %zu", what,
+        (unsigned long long)d->offset, (unsigned long long)d->bytes, lost);
     CHECK_MSG(o.ds.at[0] == lost,
               "%s/skip: drop reported after %zu records, expected %zu", what,
               o.ds.at[0], lost);
@@ -1009,7 +1013,8 @@ TEST(leveldb_log_damage_matrix_skip) {
   while (full < w.n && (w.b[full].offset < n / 3 || w.b[full].fragments != 1 ||
                         w.b[full].offset % BLOCK > BLOCK / 2))
     full++;
-  while (big < w.n && w.b[big].fragments < 4) big++;
+  while (big < w.n && w.b[big].fragments < 4)
+    big++;
   CHECK(full + 1 < w.n && big + 1 < w.n);
   if (full + 1 < w.n && big + 1 < w.n) {
     uint64_t f = w.b[full].offset;
