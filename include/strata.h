@@ -202,6 +202,7 @@ typedef struct strata_bitcask_options {
   double merge_dead_fraction; /* auto-merge when a file is this dead (0.5) */
   uint32_t merge_max_files;   /* auto-merge at this many files (16; 0 off) */
   int background_merge;       /* 1: thresholds start a merge thread (1) */
+  int read_only;              /* 1: change no file; writes and merge fail */
   strata_damage_fn on_damage; /* every region dropped at open (may be NULL) */
   void *damage_arg;           /* its argument */
 } strata_bitcask_options;

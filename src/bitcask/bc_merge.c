@@ -414,6 +414,8 @@ static int run(strata_bitcask *db, int rotate) {
 }
 
 int bc_merge_run(strata_bitcask *db, int rotate) {
+  if (db->opt.read_only)
+    return st_error(STRATA_NOT_SUPPORTED, "%s: opened read-only", db->dir);
   pthread_mutex_lock(&db->merge_mu);
   int rc = run(db, rotate);
   pthread_mutex_unlock(&db->merge_mu);

@@ -334,7 +334,8 @@ static int load_all(strata_bitcask *db) {
     char path[4096];
     if (parse_id(names[i], "hint", &id)) {
       bc_file_path(path, sizeof path, db->dir, id, "data");
-      if (!env_exists(db->e, path)) { /* left by an interrupted removal */
+      if (!db->opt.read_only && !env_exists(db->e, path)) {
+        /* left by an interrupted removal */
         bc_file_path(path, sizeof path, db->dir, id, "hint");
         rc = env_remove(db->e, path);
       }
@@ -399,6 +400,7 @@ static int load_all(strata_bitcask *db) {
     }
   }
   if (db->next_id == 0) db->next_id = 1;
+  if (db->opt.read_only) return STRATA_OK;
   /* continue the newest file if it was read whole and cleanly */
   if (have_last && last_clean && !last_hint &&
       db->files[bc_find_file(db, last)].size < db->opt.max_file_size)
@@ -420,7 +422,7 @@ int bc_open(env *e, const char *dir, const strata_bitcask_options *o,
   if (o->max_file_size == 0)
     return st_error(STRATA_INVALID_ARGUMENT, "bitcask: max_file_size is 0");
   if (!env_exists(e, dir)) {
-    if (!o->create_if_missing)
+    if (!o->create_if_missing || o->read_only)
       return st_error(STRATA_NOT_FOUND, "%s: no such database", dir);
     int rc = env_mkdir(e, dir);
     if (rc != STRATA_OK) return rc;
@@ -442,7 +444,7 @@ int bc_open(env *e, const char *dir, const strata_bitcask_options *o,
   char path[4096];
   snprintf(path, sizeof path, "%s/LOCK", dir);
   int rc = env_lock_file(e, path, &db->lock);
-  if (rc == STRATA_OK) rc = bc_merge_recover(e, dir);
+  if (rc == STRATA_OK && !o->read_only) rc = bc_merge_recover(e, dir);
   if (rc == STRATA_OK) rc = load_all(db);
   if (rc != STRATA_OK) {
     char msg[512];

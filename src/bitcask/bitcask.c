@@ -232,7 +232,10 @@ static int span_fn(void *arg, const bc_entry *e, uint32_t pos, uint32_t len) {
 static int write_record(strata_bitcask *db, const uint8_t *rec, size_t size,
                         pending *p, size_t n) {
   int rotated = 0, rc = STRATA_OK;
-  if (!db->active) rc = st_error(STRATA_IO_ERROR, "%s: no active file", db->dir);
+  if (!db->active)
+    rc = st_error(db->opt.read_only ? STRATA_NOT_SUPPORTED : STRATA_IO_ERROR,
+                  "%s: %s", db->dir,
+                  db->opt.read_only ? "opened read-only" : "no active file");
   if (rc == STRATA_OK &&
       log_writer_size(db->active) >= db->opt.max_file_size) {
     rc = bc_rotate(db);

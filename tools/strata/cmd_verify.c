@@ -246,6 +246,7 @@ int cli_cmd_verify(const cli_options *o) {
       print_json(&v);
     else
       print_text(&v, is_dir ? path : NULL);
+    if (is_dir && !o->json && v.drops.n) cli_kv_lost_keys(path, o);
     rc = v.drops.n ? CLI_ABSENT : CLI_OK;
   }
   for (size_t i = 0; i < v.n; i++)
