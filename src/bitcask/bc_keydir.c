@@ -149,9 +149,8 @@ static long find_in(const bc_keydir *kd, const table *t, uint32_t h,
 }
 
 /* The entry number of the key, or -1; *t and *slot say where its slot is. */
-static long lookup(const bc_keydir *kd, const void *key, size_t klen,
-                   const table **t, long *slot) {
-  uint32_t h = hash_key(key, klen);
+static long lookup_h(const bc_keydir *kd, uint32_t h, const void *key,
+                     size_t klen, const table **t, long *slot) {
   const table *tabs[2] = {&kd->cur, &kd->old};
   for (int i = 0; i < 2; i++) {
     long s = find_in(kd, tabs[i], h, key, klen);
@@ -162,6 +161,11 @@ static long lookup(const bc_keydir *kd, const void *key, size_t klen,
     }
   }
   return -1;
+}
+
+static long lookup(const bc_keydir *kd, const void *key, size_t klen,
+                   const table **t, long *slot) {
+  return lookup_h(kd, hash_key(key, klen), key, klen, t, slot);
 }
 
 static void insert_slot(table *t, uint64_t s) {
@@ -260,7 +264,8 @@ int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
                   const bc_loc *loc, int only_newer, bc_loc *replaced,
                   int *had) {
   if (had) *had = 0;
-  long n = lookup(kd, key, klen, NULL, NULL);
+  uint32_t h = hash_key(key, klen);
+  long n = lookup_h(kd, h, key, klen, NULL, NULL);
   if (n >= 0) {
     packed *e = entry_at(kd, (uint32_t)n);
     bc_loc prev;
@@ -282,7 +287,7 @@ int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
   packed *e = entry_at(kd, num);
   pack(e, loc);
   e->key_ref = ref;
-  insert_slot(&kd->cur, ((uint64_t)hash_key(key, klen) << 32) | (num + 1));
+  insert_slot(&kd->cur, ((uint64_t)h << 32) | (num + 1));
   kd->count++;
   kd->tombstones += loc->tombstone != 0;
   return STRATA_OK;
