@@ -41,7 +41,7 @@
 #include "util/coding.h"
 #include "util/status.h"
 
-enum { CHUNK = 1024, MERGE_INPUTS = 1 };
+enum { CHUNK = 1024, MERGE_INPUTS = 1, PEND_MAX = 64 };
 
 /* An output data file being written. */
 typedef struct output {
@@ -51,6 +51,9 @@ typedef struct output {
   size_t hlen, hcap;  /* bytes used, allocated */
   log_writer *hw;     /* appends to its hint file */
   uint64_t entries;   /* hint entries written */
+  uint64_t size;      /* file size once the pending records are written */
+  struct iovec pend[PEND_MAX]; /* encoded records not yet appended */
+  int npend;          /* how many */
 } output;
 
 /* One key copied from the keydir. */
@@ -128,11 +131,22 @@ static int open_output(merge *m) {
   return rc;
 }
 
+/* Appends the pending records with as few writes as possible. */
+static int flush_pending(output *o) {
+  int rc = STRATA_OK;
+  if (o->npend && o->w) rc = log_writer_add_many(o->w, o->pend, o->npend);
+  for (int i = 0; i < o->npend; i++)
+    free(o->pend[i].iov_base);
+  o->npend = 0;
+  return rc;
+}
+
 /* Syncs the output and writes its hint file with the footer. */
 static int close_output(merge *m) {
   output *o = &m->out;
   if (!o->w) return STRATA_OK;
-  int rc = log_writer_sync(o->w);
+  int rc = flush_pending(o);
+  if (rc == STRATA_OK) rc = log_writer_sync(o->w);
   uint64_t size = log_writer_size(o->w);
   if (rc == STRATA_OK) rc = flush_hint(o);
   if (rc == STRATA_OK) {
@@ -178,7 +192,7 @@ static int copy_item(merge *m, item *it) {
   int rc = bc_read_entry(db, &it->old, it->key, it->klen, &buf, &e);
   pthread_rwlock_unlock(&db->mu);
   if (rc != STRATA_OK) return rc;
-  if (m->out.w && log_writer_size(m->out.w) >= db->opt.max_file_size)
+  if (m->out.w && m->out.size >= db->opt.max_file_size)
     rc = close_output(m);
   if (rc == STRATA_OK && !m->out.w) rc = open_output(m);
   size_t n = bc_entry_size(e.klen, e.vlen, e.expiry);
@@ -188,13 +202,16 @@ static int copy_item(merge *m, item *it) {
   if (rc == STRATA_OK) {
     bc_entry_encode(rec, e.kind, e.ts, e.expiry, e.key, e.klen, e.value,
                     e.vlen);
-    uint64_t start = log_writer_size(m->out.w);
+    uint64_t start = m->out.size;
     if (LOG_BLOCK_SIZE - start % LOG_BLOCK_SIZE < LOG_HEADER_SIZE)
       start += LOG_BLOCK_SIZE - start % LOG_BLOCK_SIZE;
-    rc = log_writer_add(m->out.w, rec, n);
     uint64_t off, end;
     uint32_t skip;
     log_record_span(start, n, 0, n, &off, &end, &skip);
+    m->out.size = end;
+    m->out.pend[m->out.npend].iov_base = rec;
+    m->out.pend[m->out.npend++].iov_len = n;
+    rec = NULL;
     it->now = it->old;
     it->now.file_id = m->out.id;
     it->now.offset = off;
@@ -203,7 +220,9 @@ static int copy_item(merge *m, item *it) {
     it->copied = 1;
     bc_hint h = {e.kind, m->out.id, off, it->now.size, 0, e.ts, e.expiry,
                  e.key, e.klen};
-    if (rc == STRATA_OK) rc = add_hint(&m->out, &h);
+    rc = add_hint(&m->out, &h);
+    if (rc == STRATA_OK && m->out.npend == PEND_MAX)
+      rc = flush_pending(&m->out);
   }
   free(rec);
   free(buf);
@@ -316,6 +335,9 @@ static void free_items(item *v, size_t n) {
 /* Removes the outputs of a failed merge from the table and the disk. */
 static void abandon(merge *m) {
   strata_bitcask *db = m->db;
+  for (int i = 0; i < m->out.npend; i++)
+    free(m->out.pend[i].iov_base);
+  m->out.npend = 0;
   if (m->out.w) {
     log_writer_close(m->out.w);
     log_writer_close(m->out.hw);
@@ -381,6 +403,7 @@ static int run(strata_bitcask *db, int rotate) {
     for (size_t i = 0; i < n && rc == STRATA_OK; i++)
       if (!v[i].old.tombstone && !(v[i].old.expiry && now_s >= v[i].old.expiry))
         rc = copy_item(&m, &v[i]);
+    if (rc == STRATA_OK) rc = flush_pending(&m.out);
     if (rc == STRATA_OK) install(&m, v, n);
     free_items(v, n);
     if (base + CHUNK >= cap) break;
