@@ -200,7 +200,7 @@ typedef struct strata_bitcask_options {
   strata_bitcask_sync_mode sync;/* default STRATA_BITCASK_SYNC_NONE */
   uint64_t max_file_size;     /* rotate the active file past this (64 MiB) */
   double merge_dead_fraction; /* auto-merge when a file is this dead (0.5) */
-  uint32_t merge_max_files;   /* auto-merge at this many files (16; 0 off) */
+  uint32_t merge_max_files;   /* auto-merge at this many unmerged files (16) */
   int background_merge;       /* 1: thresholds start a merge thread (1) */
   int read_only;              /* 1: change no file; writes and merge fail */
   strata_damage_fn on_damage; /* every region dropped at open (may be NULL) */

@@ -361,15 +361,17 @@ static int run(strata_bitcask *db, int rotate) {
     pthread_mutex_unlock(&db->wmu);
     if (rc != STRATA_OK) return rc;
   }
+  /* the inputs are every file but the active one, taken under wmu so that
+   * no rotation makes another file active meanwhile */
   pthread_mutex_lock(&db->wmu);
-  uint32_t active = db->active_id;
-  pthread_mutex_unlock(&db->wmu);
   pthread_rwlock_rdlock(&db->mu);
+  uint32_t active = db->active_id;
   m.in = malloc((db->nfiles ? db->nfiles : 1) * sizeof *m.in);
   if (m.in)
     for (size_t i = 0; i < db->nfiles; i++)
       if (db->files[i].id != active) m.in[m.nin++] = db->files[i].id;
   pthread_rwlock_unlock(&db->mu);
+  pthread_mutex_unlock(&db->wmu);
   if (!m.in) return st_error(STRATA_NO_MEMORY, "bitcask merge: out of memory");
   if (m.nin == 0) {
     free(m.in);
@@ -458,11 +460,15 @@ static void *bg_main(void *arg) {
 static int wanted(strata_bitcask *db) {
   int want = 0;
   pthread_rwlock_rdlock(&db->mu);
-  if (db->opt.merge_max_files && db->nfiles >= db->opt.merge_max_files)
-    want = 1;
+  /* files written since the last merge (merge outputs do not count, or a
+   * large database would be rewritten after every rotation) */
+  size_t fresh = 0;
+  for (size_t i = 0; i < db->nfiles; i++)
+    fresh += !db->files[i].from_merge;
+  if (db->opt.merge_max_files && fresh >= db->opt.merge_max_files) want = 1;
   for (size_t i = 0; i < db->nfiles && !want; i++) {
     const bc_file *f = &db->files[i];
-    if (f->id != db->active_id && f->size > 0 &&
+    if (f->id != db->active_id && f->size > 0 && f->dead > 0 &&
         (double)f->dead >= db->opt.merge_dead_fraction * (double)f->size)
       want = 1;
   }
