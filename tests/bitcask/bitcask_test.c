@@ -455,7 +455,7 @@ TEST(data_flip_mid_file_loses_one_record) {
   model_free(&m);
 }
 
-TEST(zeroed_sector_and_policies) {
+TEST(zeroed_sector_and_flip_under_every_policy) {
   model m = {0};
   const char *base = test_path("base");
   build_plain(base, 600, 300, &m);
@@ -464,14 +464,18 @@ TEST(zeroed_sector_and_policies) {
   const strata_recovery pols[4] = {
       STRATA_RECOVERY_ABSOLUTE, STRATA_RECOVERY_TOLERATE_TAIL,
       STRATA_RECOVERY_POINT_IN_TIME, STRATA_RECOVERY_SKIP};
-  for (int p = 0; p < 4; p++) {
+  for (int p = 0; p < 8; p++) {
+    int flip = p >= 4; /* 0..3: a zeroed sector; 4..7: one flipped byte */
     copy_dir(base, dir);
     snprintf(data, sizeof data, "%s/000001.data", dir);
     static const uint8_t zero[4096];
-    patch_file(data, 16 * 4096, zero, sizeof zero);
+    if (flip)
+      flip_byte(data, file_size_of(data) / 2);
+    else
+      patch_file(data, 16 * 4096, zero, sizeof zero);
     int rc;
-    strata_bitcask *db = bc_open_small(dir, 1 << 30, pols[p], &rc);
-    if (p < 2) {
+    strata_bitcask *db = bc_open_small(dir, 1 << 30, pols[p % 4], &rc);
+    if (p % 4 < 2) {
       CHECK_EQ(rc, STRATA_CORRUPTION);
       CHECK(db == NULL);
     } else {
@@ -480,7 +484,9 @@ TEST(zeroed_sector_and_policies) {
       /* skip: the record log resumes after a zeroed run at the next block
        * boundary (no anchor inside zeros), so at most the records meeting
        * [sector, next block end) are lost: 32 KiB / 300-byte records */
-      if (p == 3)
+      if (p == 7)
+        CHECK_EQ(bad, 1);
+      else if (p == 3)
         CHECK_MSG(bad >= 13 && bad <= 32768 / 300 + 3, "skip: %d wrong", bad);
       else /* point-in-time keeps only the prefix */
         CHECK_MSG(bad > 300, "point-in-time: %d wrong", bad);
