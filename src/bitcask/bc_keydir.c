@@ -210,6 +210,21 @@ static int reserve(bc_keydir *kd) {
   return STRATA_OK;
 }
 
+int bc_keydir_reserve(bc_keydir *kd, size_t n) {
+  if (kd->count || kd->old.slots) return STRATA_OK;
+  size_t cap = MIN_SLOTS;
+  while (cap * 3 < n * 4 && cap < ((size_t)1 << 40))
+    cap *= 2;
+  if (cap <= kd->cur.cap) return STRATA_OK;
+  uint64_t *slots = calloc(cap, sizeof *slots);
+  if (!slots) return STRATA_OK; /* only a hint: grow as usual */
+  free(kd->cur.slots);
+  kd->cur.slots = slots;
+  kd->cur.cap = cap;
+  kd->cur.used = kd->cur.tombs = 0;
+  return STRATA_OK;
+}
+
 static int new_entry(bc_keydir *kd, uint32_t *n) {
   if (kd->free_head) {
     *n = kd->free_head - 1;

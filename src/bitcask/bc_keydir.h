@@ -33,6 +33,10 @@ typedef struct bc_keydir bc_keydir;
 bc_keydir *bc_keydir_create(void); /* NULL when out of memory */
 void bc_keydir_destroy(bc_keydir *kd); /* accepts NULL */
 
+/* Sizes the empty table for about n keys (a hint, e.g. from hint file
+ * sizes at open), so loading does not resize. No-op once keys are held. */
+int bc_keydir_reserve(bc_keydir *kd, size_t n);
+
 /* 1 and *out if the key is present (tombstones are present), else 0. */
 int bc_keydir_get(const bc_keydir *kd, const void *key, size_t klen,
                   bc_loc *out);

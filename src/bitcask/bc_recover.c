@@ -327,6 +327,18 @@ static int load_all(strata_bitcask *db) {
   if (rc != STRATA_OK) return rc;
   cands cs;
   memset(&cs, 0, sizeof cs);
+  /* size the keydir from the hint files: an entry of a 16-byte key takes
+   * about 36 bytes, shorter keys fewer */
+  uint64_t hint_bytes = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t id;
+    char path[4096];
+    uint64_t sz;
+    if (!parse_id(names[i], "hint", &id)) continue;
+    snprintf(path, sizeof path, "%s/%s", db->dir, names[i]);
+    if (env_size(db->e, path, &sz) == STRATA_OK) hint_bytes += sz;
+  }
+  bc_keydir_reserve(db->kd, (size_t)(hint_bytes / 32));
   uint32_t last = 0;
   int have_last = 0, last_clean = 0, last_hint = 0;
   for (size_t i = 0; i < count && rc == STRATA_OK; i++) {

@@ -110,3 +110,26 @@ TEST(keydir_model) {
   CHECK(!bc_keydir_get(kd, "absent", 6, &(bc_loc){0}));
   bc_keydir_destroy(kd);
 }
+
+TEST(keydir_reserve_then_fill) {
+  bc_keydir *kd = bc_keydir_create();
+  CHECK_EQ(bc_keydir_reserve(kd, 5000), STRATA_OK);
+  size_t before = bc_keydir_memory(kd);
+  char k[32];
+  for (uint32_t i = 0; i < 5000; i++) {
+    snprintf(k, sizeof k, "r%u", i);
+    bc_loc l = loc_of(i, i + 1);
+    CHECK_EQ(bc_keydir_put(kd, k, strlen(k), &l, 1, NULL, NULL), STRATA_OK);
+  }
+  /* no resize happened: the slot table is the reserved one */
+  CHECK(bc_keydir_memory(kd) - before < 5000 * 64);
+  for (uint32_t i = 0; i < 5000; i++) {
+    snprintf(k, sizeof k, "r%u", i);
+    bc_loc l;
+    CHECK(bc_keydir_get(kd, k, strlen(k), &l));
+    CHECK_U64(l.ts, i + 1);
+  }
+  CHECK_EQ(bc_keydir_reserve(kd, 1 << 20), STRATA_OK); /* no-op now */
+  CHECK_U64(bc_keydir_count(kd), 5000);
+  bc_keydir_destroy(kd);
+}
