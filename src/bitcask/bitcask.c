@@ -162,22 +162,23 @@ static int open_active(strata_bitcask *db, uint32_t id, uint64_t size,
     env_close(rf);
     return rc;
   }
-  if (create) {
-    bc_file f = {id, rf, 0, 0, 0};
-    pthread_rwlock_wrlock(&db->mu);
-    rc = bc_add_file(db, &f);
-    pthread_rwlock_unlock(&db->mu);
-    if (rc != STRATA_OK) {
-      env_close(rf);
-      log_writer_close(w);
-      return rc;
-    }
-  } else {
-    env_close(rf); /* the file table already holds a read handle */
+  if (!create) { /* the file table already holds a read handle */
+    env_close(rf);
+    rf = NULL;
   }
-  db->active = w;
-  db->active_id = id;
-  return STRATA_OK;
+  bc_file f = {id, rf, 0, 0, 0};
+  pthread_rwlock_wrlock(&db->mu); /* readers of active_id hold mu */
+  if (create) rc = bc_add_file(db, &f);
+  if (rc == STRATA_OK) {
+    db->active = w;
+    db->active_id = id;
+  }
+  pthread_rwlock_unlock(&db->mu);
+  if (rc != STRATA_OK) {
+    env_close(rf);
+    log_writer_close(w);
+  }
+  return rc;
 }
 
 int bc_open_active_existing(strata_bitcask *db, uint32_t id, uint64_t size) {
