@@ -20,6 +20,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/coding.h"
 #include "util/crc32c.h"
@@ -70,7 +71,30 @@ struct bc_keydir {
   size_t tombstones; /* keys whose entry is a tombstone */
 };
 
-static uint32_t hash_key(const void *key, size_t klen) {
+enum { MMAP_SLOTS = 1 << 18 }; /* tables this large are mmap'd (2 MiB) */
+
+/* A zeroed slot table; large ones are mmap'd and asked for huge pages: a
+ * lookup is one random access, and with 4 KiB pages it is also a TLB miss. */
+static uint64_t *slots_alloc(size_t cap) {
+  if (cap < MMAP_SLOTS) return calloc(cap, sizeof(uint64_t));
+  void *p = mmap(NULL, cap * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, cap * sizeof(uint64_t), MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+static void slots_free(uint64_t *slots, size_t cap) {
+  if (!slots) return;
+  if (cap < MMAP_SLOTS)
+    free(slots);
+  else
+    munmap(slots, cap * sizeof(uint64_t));
+}
+
+uint32_t bc_keydir_hash(const void *key, size_t klen) {
   uint32_t h = crc32c_value(key, klen);
   h ^= h >> 16;
   h *= 0x85ebca6bu;
@@ -111,7 +135,7 @@ static void unpack(const packed *e, bc_loc *l) {
 bc_keydir *bc_keydir_create(void) {
   bc_keydir *kd = calloc(1, sizeof *kd);
   if (!kd) return NULL;
-  kd->cur.slots = calloc(MIN_SLOTS, sizeof(uint64_t));
+  kd->cur.slots = slots_alloc(MIN_SLOTS);
   if (!kd->cur.slots) {
     free(kd);
     return NULL;
@@ -128,8 +152,8 @@ void bc_keydir_destroy(bc_keydir *kd) {
     free(kd->kchunks[i]);
   free(kd->echunks);
   free(kd->kchunks);
-  free(kd->cur.slots);
-  free(kd->old.slots);
+  slots_free(kd->cur.slots, kd->cur.cap);
+  slots_free(kd->old.slots, kd->old.cap);
   free(kd);
 }
 
@@ -165,7 +189,7 @@ static long lookup_h(const bc_keydir *kd, uint32_t h, const void *key,
 
 static long lookup(const bc_keydir *kd, const void *key, size_t klen,
                    const table **t, long *slot) {
-  return lookup_h(kd, hash_key(key, klen), key, klen, t, slot);
+  return lookup_h(kd, bc_keydir_hash(key, klen), key, klen, t, slot);
 }
 
 static void insert_slot(table *t, uint64_t s) {
@@ -185,7 +209,7 @@ static void move_some(bc_keydir *kd, size_t steps) {
     if (s != 0 && (s & 0xffffffffull) != SLOT_TOMB) insert_slot(&kd->cur, s);
   }
   if (kd->move_at == kd->old.cap) {
-    free(kd->old.slots);
+    slots_free(kd->old.slots, kd->old.cap);
     memset(&kd->old, 0, sizeof kd->old);
   }
 }
@@ -198,7 +222,7 @@ static int reserve(bc_keydir *kd) {
   if (kd->old.slots) move_some(kd, (size_t)-1); /* rare: finish first */
   size_t cap = c->cap;
   if ((c->used + 1) * 8 > cap * 3) cap *= 2; /* else only clear tombstones */
-  uint64_t *slots = calloc(cap, sizeof *slots);
+  uint64_t *slots = slots_alloc(cap);
   if (!slots) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
   kd->old = *c;
   kd->move_at = 0;
@@ -216,9 +240,9 @@ int bc_keydir_reserve(bc_keydir *kd, size_t n) {
   while (cap * 3 < n * 4 && cap < ((size_t)1 << 40))
     cap *= 2;
   if (cap <= kd->cur.cap) return STRATA_OK;
-  uint64_t *slots = calloc(cap, sizeof *slots);
+  uint64_t *slots = slots_alloc(cap);
   if (!slots) return STRATA_OK; /* only a hint: grow as usual */
-  free(kd->cur.slots);
+  slots_free(kd->cur.slots, kd->cur.cap);
   kd->cur.slots = slots;
   kd->cur.cap = cap;
   kd->cur.used = kd->cur.tombs = 0;
@@ -275,11 +299,21 @@ int bc_keydir_get(const bc_keydir *kd, const void *key, size_t klen,
   return 1;
 }
 
+void bc_keydir_prefetch(const bc_keydir *kd, uint32_t h) {
+  __builtin_prefetch(&kd->cur.slots[h & (kd->cur.cap - 1)]);
+}
+
 int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
                   const bc_loc *loc, int only_newer, bc_loc *replaced,
                   int *had) {
+  return bc_keydir_put_hashed(kd, bc_keydir_hash(key, klen), key, klen, loc,
+                              only_newer, replaced, had);
+}
+
+int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
+                         size_t klen, const bc_loc *loc, int only_newer,
+                         bc_loc *replaced, int *had) {
   if (had) *had = 0;
-  uint32_t h = hash_key(key, klen);
   long n = lookup_h(kd, h, key, klen, NULL, NULL);
   if (n >= 0) {
     packed *e = entry_at(kd, (uint32_t)n);

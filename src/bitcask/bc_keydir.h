@@ -49,6 +49,15 @@ int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
                   const bc_loc *loc, int only_newer, bc_loc *replaced,
                   int *had);
 
+/* The hash of a key, and bc_keydir_put with it precomputed: bulk loaders
+ * hash a run of keys, bc_keydir_prefetch each, then put them, so the random
+ * slot accesses overlap instead of stalling one after another. */
+uint32_t bc_keydir_hash(const void *key, size_t klen);
+void bc_keydir_prefetch(const bc_keydir *kd, uint32_t h);
+int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
+                         size_t klen, const bc_loc *loc, int only_newer,
+                         bc_loc *replaced, int *had);
+
 /* Replaces the location only if it still equals *expect (same file, offset,
  * timestamp); returns 1 if it did. */
 int bc_keydir_replace_if(bc_keydir *kd, const void *key, size_t klen,

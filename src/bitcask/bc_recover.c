@@ -25,7 +25,10 @@
 #include "util/coding.h"
 #include "util/status.h"
 
-enum { SALVAGE_LIMIT = 64 << 20 }; /* bytes of one region searched for keys */
+enum {
+  SALVAGE_LIMIT = 64 << 20, /* bytes of one region searched for keys */
+  HINT_RUN = 32             /* hint entries hashed and prefetched together */
+};
 
 /* A dropped region of a data file, kept to search it for keys. */
 typedef struct region {
@@ -220,20 +223,33 @@ static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size) {
                         (unsigned)id);
       footer = 1;
     } else if (rec[0] == BC_HINT_ENTRIES) {
+      /* decode a run, prefetch the slots, then insert (see bc_keydir.h) */
       while (p < lim && rc == STRATA_OK) {
-        bc_hint h;
-        const uint8_t *next = bc_hint_decode(p, lim, &h);
-        if (!next || h.file_id != id ||
-            h.offset + h.size > data_size) {
-          rc = ST_CORRUPT("%s: malformed hint entry", path);
-          break;
+        bc_hint hv[HINT_RUN];
+        uint32_t hash[HINT_RUN];
+        int nrun = 0;
+        while (p < lim && nrun < HINT_RUN) {
+          bc_hint *h = &hv[nrun];
+          const uint8_t *next = bc_hint_decode(p, lim, h);
+          if (!next || h->file_id != id || h->offset + h->size > data_size) {
+            rc = ST_CORRUPT("%s: malformed hint entry", path);
+            break;
+          }
+          hash[nrun] = bc_keydir_hash(h->key, h->klen);
+          bc_keydir_prefetch(db->kd, hash[nrun]);
+          nrun++;
+          p = next;
         }
-        bc_loc l = {id, h.offset, h.size, h.sub, h.ts,
-                    h.expiry > UINT32_MAX ? UINT32_MAX : (uint32_t)h.expiry,
-                    h.kind == BC_KIND_TOMBSTONE};
-        rc = apply(db, h.key, h.klen, &l);
-        entries++;
-        p = next;
+        for (int i = 0; i < nrun && rc == STRATA_OK; i++) {
+          bc_hint *h = &hv[i];
+          bc_loc l = {id, h->offset, h->size, h->sub, h->ts,
+                      h->expiry > UINT32_MAX ? UINT32_MAX : (uint32_t)h->expiry,
+                      h->kind == BC_KIND_TOMBSTONE};
+          if (h->ts > db->clock) db->clock = h->ts;
+          rc = bc_keydir_put_hashed(db->kd, hash[i], h->key, h->klen, &l, 1,
+                                    NULL, NULL);
+          entries++;
+        }
       }
     } else {
       rc = ST_CORRUPT("%s: unknown hint record type %u", path, rec[0]);
