@@ -44,6 +44,9 @@ DB=$WORK/db
 # a new directory defaults to lsm, which is not built yet
 expect 4 "default engine is lsm" put "$DB" a 1
 same "lsm message" "$ERR" "strata: put: not available yet (needs the lsm engine)"
+expect 4 "del creates nothing" --engine bitcask del "$WORK/none" a
+[ ! -e "$WORK/none" ] && pass || fail "del created a directory"
+expect 4 "get on a missing database" --engine bitcask get "$WORK/none" a
 expect 0 "create bitcask" --engine bitcask put "$DB" a 1
 expect 0 "put after detection" put "$DB" 'b\tb' 'x\ny'
 expect 0 "get" get "$DB" a

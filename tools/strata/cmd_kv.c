@@ -320,8 +320,7 @@ int cli_cmd_kv(const cli_options *o) {
   const char *name = detected ? detected : o->engine ? o->engine : "lsm";
   const kv_engine *e = find_engine(name);
   if (!e) return cli_cmd_pending(o);
-  int creates = strcmp(cmd, "put") == 0 || strcmp(cmd, "load") == 0 ||
-                strcmp(cmd, "del") == 0;
+  int creates = strcmp(cmd, "put") == 0 || strcmp(cmd, "load") == 0;
   struct stat st;
   if (!detected && !creates) {
     if (stat(dir, &st) != 0)
