@@ -371,7 +371,7 @@ static int load_all(strata_bitcask *db) {
     }
     if (!parse_id(names[i], "data", &id)) continue;
     bc_file_path(path, sizeof path, db->dir, id, "data");
-    bc_file f = {id, NULL, 0, 0, 0};
+    bc_file f = {id, NULL, 0, 0, 0, 0};
     rc = env_open_read(db->e, path, &f.rf);
     if (rc == STRATA_OK) rc = env_file_size(f.rf, &f.size);
     if (rc == STRATA_OK) rc = bc_add_file(db, &f);

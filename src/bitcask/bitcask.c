@@ -166,7 +166,7 @@ static int open_active(strata_bitcask *db, uint32_t id, uint64_t size,
     env_close(rf);
     rf = NULL;
   }
-  bc_file f = {id, rf, 0, 0, 0};
+  bc_file f = {id, rf, 0, 0, 0, 0};
   pthread_rwlock_wrlock(&db->mu); /* readers of active_id hold mu */
   if (create) rc = bc_add_file(db, &f);
   if (rc == STRATA_OK) {
@@ -187,8 +187,18 @@ int bc_open_active_existing(strata_bitcask *db, uint32_t id, uint64_t size) {
 
 int bc_rotate(strata_bitcask *db) {
   if (db->active) {
-    int rc = log_writer_sync(db->active);
-    if (rc != STRATA_OK) return rc;
+    /* under sync none the old file is synced by the next
+     * strata_bitcask_sync, not here: an fdatasync of a whole file would
+     * stall every writer behind wmu */
+    if (db->opt.sync == STRATA_BITCASK_SYNC_NONE) {
+      pthread_rwlock_rdlock(&db->mu);
+      long fi = bc_find_file(db, db->active_id);
+      if (fi >= 0) db->files[fi].unsynced = 1;
+      pthread_rwlock_unlock(&db->mu);
+    } else {
+      int rc = log_writer_sync(db->active);
+      if (rc != STRATA_OK) return rc;
+    }
     log_writer_close(db->active);
     db->active = NULL;
   }
@@ -398,7 +408,15 @@ int strata_bitcask_write(strata_bitcask *db, const strata_batch *batch) {
 
 int strata_bitcask_sync(strata_bitcask *db) {
   pthread_mutex_lock(&db->wmu);
-  int rc = db->active ? log_writer_sync(db->active) : STRATA_OK;
+  int rc = STRATA_OK;
+  pthread_rwlock_rdlock(&db->mu);
+  for (size_t i = 0; i < db->nfiles && rc == STRATA_OK; i++)
+    if (db->files[i].unsynced) {
+      rc = env_datasync(db->files[i].rf);
+      if (rc == STRATA_OK) db->files[i].unsynced = 0;
+    }
+  pthread_rwlock_unlock(&db->mu);
+  if (rc == STRATA_OK && db->active) rc = log_writer_sync(db->active);
   pthread_mutex_unlock(&db->wmu);
   return rc;
 }
