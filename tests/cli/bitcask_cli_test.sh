@@ -101,6 +101,8 @@ echo "$ERR" | grep -q "newest record was lost" && pass || fail "lost key warning
 expect 1 "verify damaged" verify "$D2"
 echo "$OUT" | grep -q "000001.data: damage at offset" && pass || fail "verify region: $OUT"
 echo "$OUT" | grep -q "lost the newest record of key p" && pass || fail "verify key: $OUT"
+expect 1 "verify damaged json" --json verify "$D2"
+echo "$OUT" | grep -q '"lost_keys":\[{"key":"p' && pass || fail "verify json lost keys: $OUT"
 expect 3 "absolute refuses" --recovery absolute scan "$D2"
 
 echo "$passed passed, $failed failed"
