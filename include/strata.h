@@ -258,7 +258,9 @@ int strata_bitcask_scan(strata_bitcask *db, const void *from, size_t from_len,
                         const void *to, size_t to_len, int reverse,
                         uint64_t limit, strata_bitcask_kv_fn fn, void *arg);
 
-/* Makes every write so far durable (fdatasync of the active file). */
+/* Makes every write so far durable: fdatasync of the active file and of any
+ * file rotated since the last sync (under SYNC_NONE a rotation does not sync,
+ * so that no writer waits for a whole file to reach the disk). */
 int strata_bitcask_sync(strata_bitcask *db);
 
 /* Merges now, in the calling thread (waits for a background merge first):
