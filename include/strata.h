@@ -181,6 +181,124 @@ uint32_t strata_batch_count(const strata_batch *b);
 /* The encoded record; valid until the batch is next changed or destroyed. */
 const void *strata_batch_data(const strata_batch *b, size_t *size);
 
+/* ==== Bitcask engine (SPEC §1 `bitcask`; docs/formats/bitcask.md) ======= */
+/* A log-structured hash table: append-only data files NNNNNN.data (record
+ * logs of put/tombstone entries), an in-memory key directory, hint files
+ * NNNNNN.hint written by merge, and a background merge. Every function may be
+ * called from many threads on one handle at once. */
+
+typedef struct strata_bitcask strata_bitcask;
+
+typedef enum strata_bitcask_sync_mode {
+  STRATA_BITCASK_SYNC_NONE = 0,  /* writes reach the kernel; sync on demand */
+  STRATA_BITCASK_SYNC_ALWAYS = 1 /* fdatasync before a write returns */
+} strata_bitcask_sync_mode;
+
+typedef struct strata_bitcask_options {
+  strata_recovery recovery;   /* reading data files at open (default skip) */
+  int create_if_missing;      /* 1: create the directory (default 1) */
+  strata_bitcask_sync_mode sync;/* default STRATA_BITCASK_SYNC_NONE */
+  uint64_t max_file_size;     /* rotate the active file past this (64 MiB) */
+  double merge_dead_fraction; /* auto-merge when a file is this dead (0.5) */
+  uint32_t merge_max_files;   /* auto-merge at this many unmerged files (16) */
+  int background_merge;       /* 1: thresholds start a merge thread (1) */
+  int read_only;              /* 1: change no file; writes and merge fail */
+  strata_damage_fn on_damage; /* every region dropped at open (may be NULL) */
+  void *damage_arg;           /* its argument */
+} strata_bitcask_options;
+
+/* Fills in the defaults above. */
+void strata_bitcask_options_init(strata_bitcask_options *o);
+
+/* Opens (or creates) the database in directory `dir`; `o` may be NULL for the
+ * defaults. STRATA_BUSY if another handle holds it, STRATA_CORRUPTION if the
+ * policy refused damage. Close with strata_bitcask_close. */
+int strata_bitcask_open(const char *dir, const strata_bitcask_options *o,
+                        strata_bitcask **out);
+
+/* Waits for a running merge, closes the files, frees the handle (accepts
+ * NULL). Does not sync: call strata_bitcask_sync first for durability. */
+int strata_bitcask_close(strata_bitcask *db);
+
+/* Stores value under key (keys 0..65535 bytes, any bytes; values may be
+ * empty). `expiry` is a unix time in seconds after which the key reads as
+ * absent (0 = never). */
+int strata_bitcask_put(strata_bitcask *db, const void *key, size_t klen,
+                       const void *value, size_t vlen);
+int strata_bitcask_put_expiring(strata_bitcask *db, const void *key,
+                                size_t klen, const void *value, size_t vlen,
+                                uint64_t expiry);
+
+/* The value of key: STRATA_OK with *value (caller frees with free(); never
+ * NULL, even for an empty value) and *vlen; STRATA_NOT_FOUND if absent,
+ * deleted or expired; STRATA_CORRUPTION if its record fails its checksum
+ * (damaged data is never returned). One positional read. */
+int strata_bitcask_get(strata_bitcask *db, const void *key, size_t klen,
+                       void **value, size_t *vlen);
+
+/* Deletes key (writes a tombstone; STRATA_OK whether or not it existed). */
+int strata_bitcask_delete(strata_bitcask *db, const void *key, size_t klen);
+
+/* Applies every operation of a batch (strata_batch_*) atomically, as one log
+ * record: after a crash either all of them or none are visible. */
+int strata_bitcask_write(strata_bitcask *db, const strata_batch *batch);
+
+/* Called per live key. Returning non-zero stops the walk (and is returned).
+ * key and value are valid only during the call. */
+typedef int (*strata_bitcask_kv_fn)(void *arg, const void *key, size_t klen,
+                                    const void *value, size_t vlen);
+
+/* Every live key and value, in no particular order. A key written during the
+ * fold may or may not be seen. */
+int strata_bitcask_fold(strata_bitcask *db, strata_bitcask_kv_fn fn, void *arg);
+
+/* Live keys in [from, to) in bytewise order (descending if `reverse`), at most
+ * `limit` (0 = no limit). from/to NULL = unbounded. */
+int strata_bitcask_scan(strata_bitcask *db, const void *from, size_t from_len,
+                        const void *to, size_t to_len, int reverse,
+                        uint64_t limit, strata_bitcask_kv_fn fn, void *arg);
+
+/* Makes every write so far durable: fdatasync of the active file and of any
+ * file rotated since the last sync (under SYNC_NONE a rotation does not sync,
+ * so that no writer waits for a whole file to reach the disk). */
+int strata_bitcask_sync(strata_bitcask *db);
+
+/* Merges now, in the calling thread (waits for a background merge first):
+ * the live entries of every data file but the active one are rewritten into
+ * new files with hint files, and the old files are removed. */
+int strata_bitcask_merge(strata_bitcask *db);
+
+typedef struct strata_bitcask_stats {
+  uint64_t keys;          /* live keys (puts not expired) */
+  uint64_t tombstones;    /* deletions the key directory still holds */
+  uint64_t files;         /* data files */
+  uint64_t data_bytes;    /* bytes in the data files */
+  uint64_t dead_bytes;    /* of which superseded or deleted entries */
+  uint64_t keydir_bytes;  /* memory held by the key directory */
+  uint64_t preads;        /* positional reads done by get so far */
+  uint64_t merges;        /* merges completed by this handle */
+  uint64_t hint_files;    /* data files loaded from their hint at open */
+  uint64_t scanned_files; /* data files scanned at open */
+  uint64_t dropped_bytes; /* bytes dropped at open */
+  uint64_t drops;         /* regions dropped at open */
+  uint64_t lost_keys;     /* keys whose newest record was lost (see below) */
+} strata_bitcask_stats;
+
+int strata_bitcask_get_stats(strata_bitcask *db, strata_bitcask_stats *out);
+
+/* Keys whose newest record was found damaged at open (its key was still
+ * readable) while no newer record of the key survives: the value get returns
+ * (if any) is older than the last one written. `timestamp` is the lost
+ * record's. Called once per such key; returns how many there are. Keys whose
+ * record was damaged beyond reading their key cannot be named: such regions
+ * are still counted in the damage reports. */
+typedef void (*strata_bitcask_lost_fn)(void *arg, const void *key,
+                                       size_t klen, const char *file,
+                                       uint64_t offset, uint64_t timestamp);
+size_t strata_bitcask_lost_keys(strata_bitcask *db, strata_bitcask_lost_fn fn,
+                                void *arg);
+/* ==== end of the Bitcask engine ========================================= */
+
 #ifdef __cplusplus
 }
 #endif

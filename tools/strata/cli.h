@@ -212,5 +212,13 @@ int cli_cmd_dump(const cli_options *o);    /* cmd_dump.c */
 int cli_cmd_verify(const cli_options *o);  /* cmd_verify.c */
 int cli_cmd_log(const cli_options *o);     /* cmd_log.c: log append */
 int cli_cmd_pending(const cli_options *o); /* cmd_pending.c */
+int cli_cmd_kv(const cli_options *o);      /* cmd_kv.c: by engine */
+/* cmd_kv.c: lists (stdout) the keys of a Bitcask directory whose newest
+ * record was lost; returns how many. */
+uint64_t cli_kv_lost_keys(const char *dir, const cli_options *o);
+/* The same as a "lost_keys" member of the object `w` is writing: an array of
+ * {"key", "file", "offset", "timestamp"} (written only for Bitcask). */
+void cli_kv_lost_keys_json(json_writer *w, const char *dir,
+                           const cli_options *o);
 
 #endif

@@ -14,6 +14,9 @@
  * and, for a directory, a last line totalling its files. With --json:
  * {"ok", "files": [{"file", "records", "bytes", ...}], "damage": [{"file",
  * "offset", "bytes", "kind", "reason", "tail", "lost": {"records"}}]}.
+ * A damaged Bitcask directory also lists the keys whose newest record was
+ * lost (cmd_kv.c): text lines "FILE: damage at offset N lost the newest
+ * record of key K", JSON member "lost_keys".
  * Table files (*.ldb, *.sst) are not checked yet: named on the command line
  * they fail (exit 4); in a directory they are listed as skipped.
  */
@@ -154,7 +157,7 @@ static void print_text(const verify *v, const char *dir) {
            plural(lost, "byte", "bytes"));
 }
 
-static void print_json(const verify *v) {
+static void print_json(const verify *v, const char *dir, const cli_options *o) {
   json_writer w;
   json_init(&w, stdout);
   json_object_begin(&w);
@@ -205,6 +208,7 @@ static void print_json(const verify *v) {
     json_object_end(&w);
   }
   json_array_end(&w);
+  if (dir && v->drops.n) cli_kv_lost_keys_json(&w, dir, o);
   json_object_end(&w);
   json_finish(&w);
 }
@@ -243,9 +247,10 @@ int cli_cmd_verify(const cli_options *o) {
   }
   if (rc == CLI_OK) {
     if (o->json)
-      print_json(&v);
+      print_json(&v, is_dir ? path : NULL, o);
     else
       print_text(&v, is_dir ? path : NULL);
+    if (is_dir && !o->json && v.drops.n) cli_kv_lost_keys(path, o);
     rc = v.drops.n ? CLI_ABSENT : CLI_OK;
   }
   for (size_t i = 0; i < v.n; i++)

@@ -1,0 +1,408 @@
+/*
+ * bc_keydir.c — the key directory (in memory only; nothing here is on disk).
+ *
+ * Layout:
+ *  - entries: fixed chunks of ENTRY_CHUNK packed 32-byte entries, addressed
+ *    by a 32-bit number; freed numbers go on a free list threaded through
+ *    the `size` field;
+ *  - keys: fixed KEY_CHUNK-byte chunks; a key is a varint length and its
+ *    bytes, never split across chunks, addressed by a 32-bit reference
+ *    (chunk << 20 | offset), so at most 4 GiB of keys;
+ *  - slots: open addressing with linear probing, 8 bytes per slot: the upper
+ *    32 bits are the key's hash, the lower the entry number + 1 (0 = empty,
+ *    SLOT_TOMB = a removed key, probing goes on past it).
+ * Invariants: a key is in exactly one of the two tables (`old` only while a
+ * resize is in progress); new keys always go to `cur`; the move of `old`
+ * advances MOVE_STEP slots per mutation and the table grows again only after
+ * it finished.
+ */
+#include "bitcask/bc_keydir.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "util/coding.h"
+#include "util/crc32c.h"
+#include "util/status.h"
+
+enum {
+  ENTRY_SHIFT = 16,
+  ENTRY_CHUNK = 1 << ENTRY_SHIFT, /* entries per chunk */
+  KEY_SHIFT = 20,
+  KEY_CHUNK = 1 << KEY_SHIFT, /* bytes per key chunk */
+  MAX_KEY_CHUNKS = 4096,      /* 32-bit key references */
+  MOVE_STEP = 256,            /* old slots moved per mutation */
+  MIN_SLOTS = 64
+};
+
+#define SLOT_TOMB 0xffffffffull
+#define FREE_REF 0xffffffffu
+#define TOMB_BIT 0x80000000u
+
+typedef struct packed {
+  uint64_t loc;     /* file id << 40 | offset (40 bits) */
+  uint32_t size;    /* fragment bytes | TOMB_BIT; next free number if free */
+  uint32_t sub;     /* entry position in the fragments' payload */
+  uint64_t ts;      /* timestamp, microseconds */
+  uint32_t key_ref; /* key chunk << 20 | offset; FREE_REF when free */
+  uint32_t expiry;  /* unix seconds, 0 = never */
+} packed;
+
+typedef struct table {
+  uint64_t *slots; /* hash << 32 | (entry number + 1); 0 empty */
+  size_t cap;      /* number of slots, a power of two */
+  size_t used;     /* slots holding a key */
+  size_t tombs;    /* SLOT_TOMB slots */
+} table;
+
+struct bc_keydir {
+  packed **echunks;  /* entry chunks */
+  size_t nechunks;   /* chunks allocated */
+  size_t nentries;   /* entry numbers handed out (high-water mark) */
+  uint32_t free_head; /* first free number + 1, 0 = none */
+  uint8_t **kchunks; /* key chunks */
+  size_t nkchunks;   /* key chunks allocated */
+  size_t kused;      /* bytes used in the last key chunk */
+  table cur;         /* the table new keys go to */
+  table old;         /* the table being moved (slots NULL if none) */
+  size_t move_at;    /* next slot of `old` to move */
+  size_t count;      /* keys held */
+  size_t tombstones; /* keys whose entry is a tombstone */
+};
+
+enum { MMAP_SLOTS = 1 << 18 }; /* tables this large are mmap'd (2 MiB) */
+
+/* A zeroed slot table; large ones are mmap'd and asked for huge pages: a
+ * lookup is one random access, and with 4 KiB pages it is also a TLB miss. */
+static uint64_t *slots_alloc(size_t cap) {
+  if (cap < MMAP_SLOTS) return calloc(cap, sizeof(uint64_t));
+  void *p = mmap(NULL, cap * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, cap * sizeof(uint64_t), MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+static void slots_free(uint64_t *slots, size_t cap) {
+  if (!slots) return;
+  if (cap < MMAP_SLOTS)
+    free(slots);
+  else
+    munmap(slots, cap * sizeof(uint64_t));
+}
+
+uint32_t bc_keydir_hash(const void *key, size_t klen) {
+  uint32_t h = crc32c_value(key, klen);
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+static packed *entry_at(const bc_keydir *kd, uint32_t n) {
+  return &kd->echunks[n >> ENTRY_SHIFT][n & (ENTRY_CHUNK - 1)];
+}
+
+static const uint8_t *key_at(const bc_keydir *kd, uint32_t ref,
+                             uint32_t *klen) {
+  const uint8_t *p = kd->kchunks[ref >> KEY_SHIFT] + (ref & (KEY_CHUNK - 1));
+  return decode_varint32(p, p + VARINT32_MAX, klen);
+}
+
+static void pack(packed *e, const bc_loc *l) {
+  e->loc = ((uint64_t)l->file_id << 40) | (l->offset & ((1ull << 40) - 1));
+  e->size = l->size | (l->tombstone ? TOMB_BIT : 0);
+  e->sub = l->sub;
+  e->ts = l->ts;
+  e->expiry = l->expiry;
+}
+
+static void unpack(const packed *e, bc_loc *l) {
+  l->file_id = (uint32_t)(e->loc >> 40);
+  l->offset = e->loc & ((1ull << 40) - 1);
+  l->size = e->size & ~TOMB_BIT;
+  l->tombstone = (e->size & TOMB_BIT) != 0;
+  l->sub = e->sub;
+  l->ts = e->ts;
+  l->expiry = e->expiry;
+}
+
+bc_keydir *bc_keydir_create(void) {
+  bc_keydir *kd = calloc(1, sizeof *kd);
+  if (!kd) return NULL;
+  kd->cur.slots = slots_alloc(MIN_SLOTS);
+  if (!kd->cur.slots) {
+    free(kd);
+    return NULL;
+  }
+  kd->cur.cap = MIN_SLOTS;
+  return kd;
+}
+
+void bc_keydir_destroy(bc_keydir *kd) {
+  if (!kd) return;
+  for (size_t i = 0; i < kd->nechunks; i++)
+    free(kd->echunks[i]);
+  for (size_t i = 0; i < kd->nkchunks; i++)
+    free(kd->kchunks[i]);
+  free(kd->echunks);
+  free(kd->kchunks);
+  slots_free(kd->cur.slots, kd->cur.cap);
+  slots_free(kd->old.slots, kd->old.cap);
+  free(kd);
+}
+
+/* Slot index holding the key in `t`, or -1. */
+static long find_in(const bc_keydir *kd, const table *t, uint32_t h,
+                    const void *key, size_t klen) {
+  if (!t->slots) return -1;
+  size_t mask = t->cap - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    uint64_t s = t->slots[i];
+    if (s == 0) return -1;
+    if ((s & 0xffffffffull) == SLOT_TOMB || (uint32_t)(s >> 32) != h) continue;
+    uint32_t n = (uint32_t)(s & 0xffffffffull) - 1, kl;
+    const uint8_t *k = key_at(kd, entry_at(kd, n)->key_ref, &kl);
+    if (kl == klen && memcmp(k, key, klen) == 0) return (long)i;
+  }
+}
+
+/* The entry number of the key, or -1; *t and *slot say where its slot is. */
+static long lookup_h(const bc_keydir *kd, uint32_t h, const void *key,
+                     size_t klen, const table **t, long *slot) {
+  const table *tabs[2] = {&kd->cur, &kd->old};
+  for (int i = 0; i < 2; i++) {
+    long s = find_in(kd, tabs[i], h, key, klen);
+    if (s >= 0) {
+      if (t) *t = tabs[i];
+      if (slot) *slot = s;
+      return (long)(uint32_t)(tabs[i]->slots[s] & 0xffffffffull) - 1;
+    }
+  }
+  return -1;
+}
+
+static long lookup(const bc_keydir *kd, const void *key, size_t klen,
+                   const table **t, long *slot) {
+  return lookup_h(kd, bc_keydir_hash(key, klen), key, klen, t, slot);
+}
+
+static void insert_slot(table *t, uint64_t s) {
+  size_t mask = t->cap - 1;
+  size_t i = (size_t)(s >> 32) & mask;
+  while (t->slots[i] != 0 && (t->slots[i] & 0xffffffffull) != SLOT_TOMB)
+    i = (i + 1) & mask;
+  if (t->slots[i] != 0) t->tombs--;
+  t->slots[i] = s;
+  t->used++;
+}
+
+static void move_some(bc_keydir *kd, size_t steps) {
+  if (!kd->old.slots) return;
+  while (steps-- && kd->move_at < kd->old.cap) {
+    uint64_t s = kd->old.slots[kd->move_at++];
+    if (s != 0 && (s & 0xffffffffull) != SLOT_TOMB) insert_slot(&kd->cur, s);
+  }
+  if (kd->move_at == kd->old.cap) {
+    slots_free(kd->old.slots, kd->old.cap);
+    memset(&kd->old, 0, sizeof kd->old);
+  }
+}
+
+/* Makes room for one more key in `cur`. */
+static int reserve(bc_keydir *kd) {
+  move_some(kd, MOVE_STEP);
+  table *c = &kd->cur;
+  if ((c->used + c->tombs + 1) * 4 <= c->cap * 3) return STRATA_OK;
+  if (kd->old.slots) move_some(kd, (size_t)-1); /* rare: finish first */
+  size_t cap = c->cap;
+  if ((c->used + 1) * 8 > cap * 3) cap *= 2; /* else only clear tombstones */
+  uint64_t *slots = slots_alloc(cap);
+  if (!slots) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
+  kd->old = *c;
+  kd->move_at = 0;
+  c->slots = slots;
+  c->cap = cap;
+  c->used = c->tombs = 0;
+  kd->old.used = 0;
+  move_some(kd, MOVE_STEP);
+  return STRATA_OK;
+}
+
+int bc_keydir_reserve(bc_keydir *kd, size_t n) {
+  if (kd->count || kd->old.slots) return STRATA_OK;
+  size_t cap = MIN_SLOTS;
+  while (cap * 3 < n * 4 && cap < ((size_t)1 << 40))
+    cap *= 2;
+  if (cap <= kd->cur.cap) return STRATA_OK;
+  uint64_t *slots = slots_alloc(cap);
+  if (!slots) return STRATA_OK; /* only a hint: grow as usual */
+  slots_free(kd->cur.slots, kd->cur.cap);
+  kd->cur.slots = slots;
+  kd->cur.cap = cap;
+  kd->cur.used = kd->cur.tombs = 0;
+  return STRATA_OK;
+}
+
+static int new_entry(bc_keydir *kd, uint32_t *n) {
+  if (kd->free_head) {
+    *n = kd->free_head - 1;
+    kd->free_head = entry_at(kd, *n)->size;
+    return STRATA_OK;
+  }
+  if (kd->nentries >= 0xfffffff0u)
+    return st_error(STRATA_NO_MEMORY, "bitcask keydir: too many keys");
+  if (kd->nentries == kd->nechunks * ENTRY_CHUNK) {
+    packed **v = realloc(kd->echunks, (kd->nechunks + 1) * sizeof *v);
+    if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
+    kd->echunks = v;
+    if (!(v[kd->nechunks] = malloc(ENTRY_CHUNK * sizeof(packed))))
+      return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
+    kd->nechunks++;
+  }
+  *n = (uint32_t)kd->nentries++;
+  return STRATA_OK;
+}
+
+static int store_key(bc_keydir *kd, const void *key, size_t klen,
+                     uint32_t *ref) {
+  size_t need = (size_t)varint_length(klen) + klen;
+  if (kd->nkchunks == 0 || kd->kused + need > KEY_CHUNK) {
+    if (kd->nkchunks == MAX_KEY_CHUNKS)
+      return st_error(STRATA_NO_MEMORY, "bitcask keydir: 4 GiB of keys");
+    uint8_t **v = realloc(kd->kchunks, (kd->nkchunks + 1) * sizeof *v);
+    if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
+    kd->kchunks = v;
+    if (!(v[kd->nkchunks] = malloc(KEY_CHUNK)))
+      return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
+    kd->nkchunks++;
+    kd->kused = 0;
+  }
+  uint8_t *p = kd->kchunks[kd->nkchunks - 1] + kd->kused;
+  uint8_t *q = encode_varint32(p, (uint32_t)klen);
+  if (klen) memcpy(q, key, klen);
+  *ref = (uint32_t)(((kd->nkchunks - 1) << KEY_SHIFT) | kd->kused);
+  kd->kused += need;
+  return STRATA_OK;
+}
+
+int bc_keydir_get(const bc_keydir *kd, const void *key, size_t klen,
+                  bc_loc *out) {
+  long n = lookup(kd, key, klen, NULL, NULL);
+  if (n < 0) return 0;
+  unpack(entry_at(kd, (uint32_t)n), out);
+  return 1;
+}
+
+void bc_keydir_prefetch(const bc_keydir *kd, uint32_t h) {
+  __builtin_prefetch(&kd->cur.slots[h & (kd->cur.cap - 1)]);
+}
+
+int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
+                  const bc_loc *loc, int only_newer, bc_loc *replaced,
+                  int *had) {
+  return bc_keydir_put_hashed(kd, bc_keydir_hash(key, klen), key, klen, loc,
+                              only_newer, replaced, had);
+}
+
+int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
+                         size_t klen, const bc_loc *loc, int only_newer,
+                         bc_loc *replaced, int *had) {
+  if (had) *had = 0;
+  long n = lookup_h(kd, h, key, klen, NULL, NULL);
+  if (n >= 0) {
+    packed *e = entry_at(kd, (uint32_t)n);
+    bc_loc prev;
+    unpack(e, &prev);
+    if (only_newer && prev.ts > loc->ts) return STRATA_OK;
+    if (replaced) *replaced = prev;
+    if (had) *had = 1;
+    kd->tombstones += (size_t)(loc->tombstone != 0) - (size_t)prev.tombstone;
+    pack(e, loc);
+    return STRATA_OK;
+  }
+  if (klen > 0xffffff)
+    return st_error(STRATA_INVALID_ARGUMENT, "bitcask keydir: key too long");
+  int rc = reserve(kd);
+  uint32_t num = 0, ref = 0;
+  if (rc == STRATA_OK) rc = store_key(kd, key, klen, &ref);
+  if (rc == STRATA_OK) rc = new_entry(kd, &num);
+  if (rc != STRATA_OK) return rc;
+  packed *e = entry_at(kd, num);
+  pack(e, loc);
+  e->key_ref = ref;
+  insert_slot(&kd->cur, ((uint64_t)h << 32) | (num + 1));
+  kd->count++;
+  kd->tombstones += loc->tombstone != 0;
+  return STRATA_OK;
+}
+
+static int same(const bc_loc *a, const bc_loc *b) {
+  return a->file_id == b->file_id && a->offset == b->offset && a->ts == b->ts &&
+         a->sub == b->sub;
+}
+
+int bc_keydir_replace_if(bc_keydir *kd, const void *key, size_t klen,
+                         const bc_loc *expect, const bc_loc *loc) {
+  long n = lookup(kd, key, klen, NULL, NULL);
+  if (n < 0) return 0;
+  packed *e = entry_at(kd, (uint32_t)n);
+  bc_loc prev;
+  unpack(e, &prev);
+  if (!same(&prev, expect)) return 0;
+  kd->tombstones += (size_t)(loc->tombstone != 0) - (size_t)prev.tombstone;
+  pack(e, loc);
+  return 1;
+}
+
+int bc_keydir_remove_if(bc_keydir *kd, const void *key, size_t klen,
+                        const bc_loc *expect) {
+  const table *t = NULL;
+  long slot = -1;
+  long n = lookup(kd, key, klen, &t, &slot);
+  if (n < 0) return 0;
+  packed *e = entry_at(kd, (uint32_t)n);
+  bc_loc prev;
+  unpack(e, &prev);
+  if (!same(&prev, expect)) return 0;
+  table *tt = (table *)t;
+  tt->slots[slot] = SLOT_TOMB;
+  if (tt == &kd->cur) {
+    tt->used--;
+    tt->tombs++;
+  }
+  kd->count--;
+  kd->tombstones -= (size_t)prev.tombstone;
+  e->key_ref = FREE_REF; /* the key's bytes stay in their chunk */
+  e->size = kd->free_head;
+  kd->free_head = (uint32_t)n + 1;
+  return 1;
+}
+
+size_t bc_keydir_count(const bc_keydir *kd) { return kd->count; }
+size_t bc_keydir_tombstones(const bc_keydir *kd) { return kd->tombstones; }
+
+size_t bc_keydir_memory(const bc_keydir *kd) {
+  return sizeof *kd + (kd->cur.cap + kd->old.cap) * sizeof(uint64_t) +
+         kd->nechunks * (ENTRY_CHUNK * sizeof(packed) + sizeof(packed *)) +
+         kd->nkchunks * ((size_t)KEY_CHUNK + sizeof(uint8_t *));
+}
+
+size_t bc_keydir_capacity(const bc_keydir *kd) { return kd->nentries; }
+
+int bc_keydir_entry(const bc_keydir *kd, size_t i, const uint8_t **key,
+                    size_t *klen, bc_loc *loc) {
+  if (i >= kd->nentries) return 0;
+  const packed *e = entry_at(kd, (uint32_t)i);
+  if (e->key_ref == FREE_REF) return 0;
+  uint32_t kl;
+  *key = key_at(kd, e->key_ref, &kl);
+  *klen = kl;
+  unpack(e, loc);
+  return 1;
+}
