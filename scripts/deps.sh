@@ -9,8 +9,8 @@
 set -euo pipefail
 
 declare -A GROUP=(
-  [build]="gcc make cmake pkg-config"
-  [test]="gcc make cmake pkg-config libleveldb-dev libsnappy-dev"
+  [build]="gcc make cmake pkg-config libsnappy-dev libzstd-dev"
+  [test]="gcc make cmake pkg-config libleveldb-dev libsnappy-dev libzstd-dev rocksdb-tools"
   [fuzz]="clang libclang-rt-14-dev"
   [bench]="libleveldb-dev libsnappy-dev"
 )
