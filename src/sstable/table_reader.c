@@ -56,6 +56,8 @@ struct strata_table {
   uint8_t *img;                    /* whole file when salvaged, else NULL */
   int salvaged;                    /* 1: opened by salvage */
   uint64_t cache_id;               /* this table's keys in o.cache */
+  int footer_ok;                   /* 1: the footer decoded */
+  sst_footer footer;               /* it, when footer_ok */
 };
 
 static void report(sst_table *t, const char *block, uint64_t off,
@@ -270,7 +272,9 @@ static int salvage(sst_table *t, uint64_t end) {
   const uint8_t *after = NULL;
   size_t an = 0;
   for (size_t i = 0; i < nregs; i++) {
-    if (regs[i].type < 0) {
+    int known = t->footer_ok && (regs[i].offset == t->footer.index.offset ||
+                                 regs[i].offset == t->footer.metaindex.offset);
+    if (regs[i].type < 0 && !known) { /* index/metaindex: reported already */
       size_t j = i + 1;
       while (j < nregs && !is_data[j]) j++;
       char why[160];
@@ -371,6 +375,10 @@ int sst_table_open(env *e, const char *path, const strata_table_options *o,
     dbytes = SST_FOOTER;
     kind = STRATA_DAMAGE_CHECKSUM;
     rc = sst_footer_decode(foot, path, &f);
+    if (rc == STRATA_OK) {
+      t->footer_ok = 1;
+      t->footer = f;
+    }
     if (decode_fixed64(foot + 40) == SST_MAGIC) end = t->size - SST_FOOTER;
   }
   if (rc == STRATA_OK) {
