@@ -10,8 +10,10 @@
  *
  * Invariants: keys strictly increase (checked); a block is compressed only if
  * that saves at least 1/8 of its bytes (as LevelDB); zstd is written only if
- * the options allow it. Meta and index blocks are never compressed, so any
- * reader can find its way around a table. The file is synced by finish.
+ * the options allow it. As in LevelDB, the metaindex and index blocks are
+ * compressed like data blocks and the filter block never is, so that a
+ * table strata writes from LevelDB's entries is LevelDB's table byte for
+ * byte. The file is synced by finish.
  * There is no damage to handle here: this only writes.
  */
 #include "sstable/table_builder.h"
@@ -191,11 +193,11 @@ int sst_builder_finish(sst_builder *b, uint64_t *file_size) {
   const uint8_t *c;
   if (!rc) {
     c = sst_block_builder_finish(&meta, &n);
-    rc = c ? write_block(b, c, n, SST_COMPRESS_NONE, &mh) : oom(b);
+    rc = c ? write_block(b, c, n, (int)b->o.compression, &mh) : oom(b);
   }
   if (!rc) {
     c = sst_block_builder_finish(&b->index, &n);
-    rc = c ? write_block(b, c, n, SST_COMPRESS_NONE, &ih) : oom(b);
+    rc = c ? write_block(b, c, n, (int)b->o.compression, &ih) : oom(b);
   }
   sst_block_builder_free(&meta);
   if (!rc) {
