@@ -267,7 +267,7 @@ static void bi_seek(sst_iter *it, const uint8_t *k, size_t n) {
 static const uint8_t *bi_key(sst_iter *it, size_t *n) {
   block_iter *b = (block_iter *)it;
   *n = b->key.len;
-  return b->key.data;
+  return b->key.data ? b->key.data : (const uint8_t *)""; /* never NULL */
 }
 
 static const uint8_t *bi_value(sst_iter *it, size_t *n) {
