@@ -746,3 +746,29 @@ int sst_table_get(sst_table *t, const uint8_t *k, size_t n, uint8_t **value,
   free(key);
   return rc;
 }
+
+void sst_table_index_block(const sst_table *t, const uint8_t **data,
+                           size_t *n) {
+  *data = t->index;
+  *n = t->index_n;
+}
+
+int sst_table_footer(const sst_table *t, sst_footer *f) {
+  if (t->footer_ok) *f = t->footer;
+  return t->footer_ok;
+}
+
+int sst_table_read(sst_table *t, sst_handle h, uint8_t **out, size_t *n,
+                   strata_damage_kind *kind, int *type) {
+  *type = -1;
+  if (h.offset <= t->size && h.size < t->size - h.offset) {
+    uint8_t b;
+    size_t got = 0;
+    if (t->img)
+      *type = t->img[h.offset + h.size];
+    else if (env_pread(t->file, h.offset + h.size, &b, 1, &got) == STRATA_OK &&
+             got == 1)
+      *type = b;
+  }
+  return sst_read_block(t->file, t->img, t->size, t->name, h, 1, out, n, kind);
+}

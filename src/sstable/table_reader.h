@@ -39,6 +39,17 @@ const char *sst_table_name(const sst_table *t);
 int sst_table_is_salvaged(const sst_table *t);
 uint64_t sst_table_file_size(const sst_table *t);
 
+/* The index block in use (the salvaged one after a salvage); valid while
+ * the table is open. */
+void sst_table_index_block(const sst_table *t, const uint8_t **data,
+                           size_t *n);
+/* 1 and *f if the footer decoded. */
+int sst_table_footer(const sst_table *t, sst_footer *f);
+/* sst_read_block on this table's file; *type gets the trailer's type byte
+ * (-1 if it could not be read). */
+int sst_table_read(sst_table *t, sst_handle h, uint8_t **out, size_t *n,
+                   strata_damage_kind *kind, int *type);
+
 /* Reads one block: verifies its trailer's CRC (when `verify`), uncompresses
  * into a malloc'd buffer. STRATA_CORRUPTION names the file, the offset and
  * `what` ("checksum mismatch", ...); *kind tells the damage kind. */

@@ -170,7 +170,7 @@ void json_finish(json_writer *w);
 
 /* The last path component of `path` (a pointer into it). */
 const char *cli_basename(const char *path);
-/* 1 for LevelDB table files (*.ldb, *.sst), which are not supported yet. */
+/* 1 for LevelDB table files (*.ldb, *.sst), read by cmd_table.c. */
 int cli_is_table(const char *path);
 /* 1 for the record-log files a directory verify reads: *.log, MANIFEST-*,
  * *.data, *.hint. */
@@ -212,5 +212,12 @@ int cli_cmd_dump(const cli_options *o);    /* cmd_dump.c */
 int cli_cmd_verify(const cli_options *o);  /* cmd_verify.c */
 int cli_cmd_log(const cli_options *o);     /* cmd_log.c: log append */
 int cli_cmd_pending(const cli_options *o); /* cmd_pending.c */
+
+/* Table files (cmd_table.c). dump: prints FILE's blocks and entries;
+ * returns a cli_exit code. check: verifies every block, appends each damaged
+ * region to `drops` and counts intact entries; returns a STRATA_* status
+ * (not OK only if the file could not be read). */
+int cli_table_dump(const cli_options *o, const char *path);
+int cli_table_check(const char *path, cli_drops *drops, uint64_t *entries);
 
 #endif
