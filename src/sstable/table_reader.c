@@ -65,6 +65,8 @@ static void report(sst_table *t, const char *block, uint64_t off,
                    const uint8_t *after, size_t an, const uint8_t *upto,
                    size_t un) {
   if (!t->on_damage) return;
+  if (off > t->size) off = t->size; /* a handle may point past the end */
+  if (bytes > t->size - off) bytes = t->size - off;
   strata_table_damage d;
   memset(&d, 0, sizeof d);
   d.damage.file = t->name;
@@ -181,6 +183,16 @@ static void release_block(sst_table *t, void *hold) {
 }
 
 /* ---- open --------------------------------------------------------------- */
+
+static int read_at(sst_table *t, uint64_t off, uint8_t *buf, size_t n,
+                   size_t *got) {
+  if (t->img) {
+    *got = off >= t->size ? 0 : (size_t)(t->size - off < n ? t->size - off : n);
+    if (*got) memcpy(buf, t->img + off, *got);
+    return STRATA_OK;
+  }
+  return env_pread(t->file, off, buf, n, got);
+}
 
 static int read_meta(sst_table *t, sst_handle mh) {
   uint8_t *m;
@@ -323,13 +335,16 @@ out:
 }
 
 static int open_salvage(sst_table *t, uint64_t end) {
-  t->img = malloc(t->size ? t->size : 1);
-  if (!t->img) return st_error(STRATA_NO_MEMORY, "out of memory");
-  size_t got = 0;
-  int rc = env_pread(t->file, 0, t->img, (size_t)t->size, &got);
-  if (rc) return rc;
-  if (got != t->size)
-    return st_error(STRATA_IO_ERROR, "%s: short read while salvaging", t->name);
+  if (!t->img) {
+    t->img = malloc(t->size ? t->size : 1);
+    if (!t->img) return st_error(STRATA_NO_MEMORY, "out of memory");
+    size_t got = 0;
+    int rc = env_pread(t->file, 0, t->img, (size_t)t->size, &got);
+    if (rc) return rc;
+    if (got != t->size)
+      return st_error(STRATA_IO_ERROR, "%s: short read while salvaging",
+                      t->name);
+  }
   free(t->filter);
   t->filter = NULL;
   memset(&t->fr, 0, sizeof t->fr);
@@ -338,26 +353,65 @@ static int open_salvage(sst_table *t, uint64_t end) {
   return salvage(t, end);
 }
 
-int sst_table_open(env *e, const char *path, const strata_table_options *o,
-                   strata_table_damage_fn on_damage, void *arg,
-                   sst_table **out) {
-  *out = NULL;
+static int open_common(sst_table *t);
+
+static sst_table *new_table(const char *path, const strata_table_options *o,
+                            strata_table_damage_fn on_damage, void *arg) {
   sst_table *t = calloc(1, sizeof *t);
   if (!t || !(t->name = strdup(path))) {
     free(t);
-    return st_error(STRATA_NO_MEMORY, "out of memory");
+    return NULL;
   }
   t->o = *o;
   t->cmp = o->internal_keys ? SST_CMP_INTERNAL : SST_CMP_BYTEWISE;
   t->on_damage = on_damage;
   t->arg = arg;
   if (o->cache) t->cache_id = sst_cache_new_id(o->cache);
+  return t;
+}
+
+int sst_table_open(env *e, const char *path, const strata_table_options *o,
+                   strata_table_damage_fn on_damage, void *arg,
+                   sst_table **out) {
+  *out = NULL;
+  sst_table *t = new_table(path, o, on_damage, arg);
+  if (!t) return st_error(STRATA_NO_MEMORY, "out of memory");
   int rc = env_open_read(e, path, &t->file);
   if (!rc) rc = env_file_size(t->file, &t->size);
+  if (!rc) rc = open_common(t);
   if (rc) {
     sst_table_close(t);
     return rc;
   }
+  *out = t;
+  return STRATA_OK;
+}
+
+int sst_table_open_mem(const uint8_t *data, size_t size, const char *name,
+                       const strata_table_options *o,
+                       strata_table_damage_fn on_damage, void *arg,
+                       sst_table **out) {
+  *out = NULL;
+  sst_table *t = new_table(name, o, on_damage, arg);
+  if (!t || !(t->img = malloc(size ? size : 1))) {
+    sst_table_close(t);
+    return st_error(STRATA_NO_MEMORY, "out of memory");
+  }
+  if (size) memcpy(t->img, data, size);
+  t->size = size;
+  int rc = open_common(t);
+  if (rc) {
+    sst_table_close(t);
+    return rc;
+  }
+  *out = t;
+  return STRATA_OK;
+}
+
+static int open_common(sst_table *t) {
+  const char *path = t->name;
+  const strata_table_options *o = &t->o;
+  int rc = STRATA_OK;
   /* Footer, then index, then metaindex (and its filter). */
   const char *what = "footer";
   uint64_t end = t->size, doff = 0, dbytes = t->size;
@@ -368,8 +422,8 @@ int sst_table_open(env *e, const char *path, const strata_table_options *o,
   if (t->size < SST_FOOTER) {
     rc = ST_CORRUPT("%s: file too short to be a table (%llu bytes)", path,
                     (unsigned long long)t->size);
-  } else if (!(rc = env_pread(t->file, t->size - SST_FOOTER, foot, SST_FOOTER,
-                              &got)) &&
+  } else if (!(rc = read_at(t, t->size - SST_FOOTER, foot, SST_FOOTER,
+                            &got)) &&
              got == SST_FOOTER) {
     doff = t->size - SST_FOOTER;
     dbytes = SST_FOOTER;
@@ -385,8 +439,8 @@ int sst_table_open(env *e, const char *path, const strata_table_options *o,
     what = "index";
     doff = f.index.offset;
     dbytes = f.index.size + SST_TRAILER;
-    rc = sst_read_block(t->file, NULL, t->size, path, f.index, 1, &t->index,
-                        &t->index_n, &kind);
+    rc = sst_read_block(t->file, t->img, t->size, path, f.index, 1,
+                        &t->index, &t->index_n, &kind);
     if (rc == STRATA_OK &&
         (rc = sst_block_check(t->index, t->index_n, path, f.index.offset)))
       kind = STRATA_DAMAGE_BAD_LENGTH;
@@ -408,12 +462,7 @@ int sst_table_open(env *e, const char *path, const strata_table_options *o,
       rc = st_error(STRATA_CORRUPTION, "%s", why);
     }
   }
-  if (rc) {
-    sst_table_close(t);
-    return rc;
-  }
-  *out = t;
-  return STRATA_OK;
+  return rc;
 }
 
 void sst_table_close(sst_table *t) {

@@ -17,6 +17,12 @@ typedef struct strata_table sst_table;
 int sst_table_open(env *e, const char *path, const strata_table_options *o,
                    strata_table_damage_fn on_damage, void *arg,
                    sst_table **out);
+/* The same over a table image in memory (copied; `name` is used in
+ * reports). */
+int sst_table_open_mem(const uint8_t *data, size_t size, const char *name,
+                       const strata_table_options *o,
+                       strata_table_damage_fn on_damage, void *arg,
+                       sst_table **out);
 void sst_table_close(sst_table *t);
 
 /* An iterator over the whole table (two-level: index → data blocks). NULL

@@ -125,8 +125,18 @@ static void on_entry(void *arg, const strata_table_block_info *b,
   putchar('\n');
 }
 
-/* The reason text of a table damage: block kind and key range, then the
- * library's sentence. Caller frees. */
+/* Writes a key of a damage range: the user key of an internal key (index
+ * separators carry the maximum sequence, which says nothing), else the key. */
+static void write_range_key(FILE *m, int hex, const void *k, size_t n) {
+  size_t ul;
+  uint64_t seq;
+  int type;
+  if (strata_internal_key_parse(k, n, &ul, &seq, &type) == 0) n = ul;
+  cli_write_bytes(m, hex, 0, k, n);
+}
+
+/* The reason text of a table damage: block kind and key range (user keys
+ * for internal-key tables), then the library's sentence. Caller frees. */
 static char *damage_reason(const strata_table_damage *x, int hex) {
   char *text = NULL;
   size_t n = 0;
@@ -137,12 +147,12 @@ static char *damage_reason(const strata_table_damage *x, int hex) {
     fputs(", keys ", m);
     if (x->after) {
       fputs("after ", m);
-      cli_write_bytes(m, hex, 0, x->after, x->after_len);
+      write_range_key(m, hex, x->after, x->after_len);
     }
     if (x->after && x->upto) fputs(" ", m);
     if (x->upto) {
       fputs("up to ", m);
-      cli_write_bytes(m, hex, 0, x->upto, x->upto_len);
+      write_range_key(m, hex, x->upto, x->upto_len);
     }
   }
   fprintf(m, ": %s", x->damage.reason ? x->damage.reason : "");
