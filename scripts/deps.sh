@@ -2,8 +2,9 @@
 # scripts/deps.sh GROUP... — make sure the Debian packages a make target needs
 # are installed. As root it installs what is missing with apt-get; otherwise it
 # names the missing packages and exits 1. Called by the Makefile; safe to rerun.
-#   build  compilers and cmake (make, make demo)
-#   test   + libleveldb-dev (compatibility tests), libsnappy-dev
+#   build  compilers and cmake (make, make demo), libsnappy-dev and
+#          libzstd-dev (table compression; libstrata links them)
+#   test   + libleveldb-dev (compatibility tests), rocksdb-tools (sst_dump)
 #   fuzz   + clang and its libFuzzer runtime
 #   bench  + the engines the benchmarks compare against
 set -euo pipefail
