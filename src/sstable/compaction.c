@@ -322,8 +322,8 @@ static int push_output(sst_compaction_result *r, out_state *s, uint64_t size) {
     free(b);
     return -1;
   }
-  memcpy(a, s->first.data, s->first.len);
-  memcpy(b, s->last.data, s->last.len);
+  if (s->first.len) memcpy(a, s->first.data, s->first.len);
+  if (s->last.len) memcpy(b, s->last.data, s->last.len);
   f->number = s->number;
   f->size = size;
   f->smallest = a;
@@ -394,7 +394,7 @@ int sst_compaction_run(const sst_compaction_env *ce, const sst_version *v,
       rc = st_error(STRATA_NO_MEMORY, "out of memory");
       break;
     }
-    memcpy(ord, idx, n * sizeof *ord);
+    if (n) memcpy(ord, idx, n * sizeof *ord);
     for (size_t i = 1; l == 0 && i < n; i++)
       for (size_t j = i; j > 0 && v->files[0][ord[j - 1]].number <
                                       v->files[0][ord[j]].number;
