@@ -7,10 +7,9 @@
  *
  * Invariants checked (abort() when one fails):
  *  - never a crash or a read outside the input (ASan);
- *  - a backward scan from the last entry returns exactly the forward
- *    entries in reverse when both finish cleanly;
- *  - after seek(target) the entry, if any, is >= target and the one before
- *    it (prev) is < target;
+ *  - a block that passes sst_block_validate scans forward without error,
+ *    backward returns exactly the forward entries in reverse, and seek
+ *    lands on the first key >= target with prev < target;
  *  - a non-OK status leaves the iterator not valid, and statuses are only
  *    STRATA_OK or STRATA_CORRUPTION.
  */
@@ -42,6 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(copy);
     return 0;
   }
+  /* A block that validates must iterate cleanly both ways and seek right. */
+  int valid = sst_block_validate(copy, n, cmp, "fuzz", 0) == STRATA_OK;
   sst_buf *keys = calloc(MAX_ENTRIES, sizeof *keys);
   size_t count = 0;
   for (sst_iter_seek_first(it); sst_iter_valid(it) && count < MAX_ENTRIES;
@@ -49,15 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t kn, vn;
     const uint8_t *k = sst_iter_key(it, &kn);
     sst_iter_value(it, &vn);
-    /* (Order is the writer's promise; the reader does not check it, so an
-     * unsorted block is not an error. Seek semantics are checked below
-     * only for sorted blocks.) */
     sst_buf_set(&keys[count++], k, kn);
   }
   int fwd = sst_iter_status(it);
   REQUIRE(fwd == STRATA_OK || fwd == STRATA_CORRUPTION);
   if (fwd) REQUIRE(!sst_iter_valid(it));
-  if (fwd == STRATA_OK && count < MAX_ENTRIES) {
+  if (valid) REQUIRE(fwd == STRATA_OK);
+  if (valid && count < MAX_ENTRIES) {
     size_t back = count;
     for (sst_iter_seek_last(it); sst_iter_valid(it); sst_iter_prev(it)) {
       size_t kn;
@@ -67,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       REQUIRE(kn == keys[back].len &&
               (kn == 0 || memcmp(k, keys[back].data, kn) == 0));
     }
-    if (sst_iter_status(it) == STRATA_OK) REQUIRE(back == 0);
+    REQUIRE(sst_iter_status(it) == STRATA_OK);
+    REQUIRE(back == 0);
   }
   /* Seek to a prefix of the input as target. */
   sst_iter *s = sst_block_iter(copy, n, 0, cmp, "fuzz", 0);
@@ -79,12 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (sst_iter_valid(s)) {
       size_t kn;
       const uint8_t *k = sst_iter_key(s, &kn);
-      int sorted = 1; /* only a sorted block promises seek semantics */
-      for (size_t i = 1; i < count; i++)
-        if (ikey_compare(cmp, keys[i - 1].data, keys[i - 1].len, keys[i].data,
-                         keys[i].len) >= 0)
-          sorted = 0;
-      if (sorted && fwd == STRATA_OK) {
+      if (valid) {
         REQUIRE(ikey_compare(cmp, k, kn, copy, t) >= 0);
         sst_iter_prev(s);
         if (sst_iter_valid(s)) {

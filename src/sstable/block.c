@@ -120,6 +120,63 @@ int sst_block_check(const uint8_t *data, size_t size, const char *file,
   return STRATA_OK;
 }
 
+int sst_block_validate(const uint8_t *data, size_t size, sst_cmp cmp,
+                       const char *file, uint64_t offset) {
+  int rc = sst_block_check(data, size, file, offset);
+  if (rc) return rc;
+  uint32_t n = decode_fixed32(data + size - 4);
+  size_t rs = size - 4 - 4 * (size_t)n;
+  const uint8_t *p = data, *limit = data + rs;
+  sst_buf key = {0}, prev = {0};
+  uint32_t next_restart = 0; /* index of the next restart expected */
+  size_t entries = 0;
+  const char *why = NULL;
+  while (p < limit && !why) {
+    size_t at = (size_t)(p - data);
+    uint32_t shared, non, vlen;
+    while (next_restart < n && decode_fixed32(limit + 4 * next_restart) < at)
+      next_restart++, why = "restart offset inside an entry";
+    if (why) break;
+    int is_restart =
+        next_restart < n && decode_fixed32(limit + 4 * next_restart) == at;
+    if (!(p = decode_varint32(p, limit, &shared)) ||
+        !(p = decode_varint32(p, limit, &non)) ||
+        !(p = decode_varint32(p, limit, &vlen))) {
+      why = "malformed entry header";
+      break;
+    }
+    if (shared > key.len || (size_t)(limit - p) < (size_t)non + vlen ||
+        (is_restart && shared != 0)) {
+      why = "entry length overruns its block";
+      break;
+    }
+    key.len = shared;
+    if (sst_buf_add(&key, p, non)) {
+      sst_buf_free(&key);
+      sst_buf_free(&prev);
+      return st_error(STRATA_NO_MEMORY, "out of memory");
+    }
+    if (entries &&
+        ikey_compare(cmp, prev.data, prev.len, key.data, key.len) >= 0)
+      why = "keys out of order";
+    else if (sst_buf_set(&prev, key.data, key.len))
+      why = "out of memory";
+    if (is_restart) next_restart++;
+    p += non + vlen;
+    entries++;
+  }
+  if (!why && next_restart < n &&
+      !(next_restart == n - 1 && entries == 0 &&
+        decode_fixed32(limit + 4 * next_restart) == 0))
+    why = "restart offset past the last entry";
+  sst_buf_free(&key);
+  sst_buf_free(&prev);
+  if (why)
+    return ST_CORRUPT("%s: %s in block at offset %llu", file, why,
+                      (unsigned long long)offset);
+  return STRATA_OK;
+}
+
 /* ---- the iterator ------------------------------------------------------- */
 
 typedef struct block_iter {

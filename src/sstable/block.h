@@ -40,6 +40,16 @@ size_t sst_block_builder_size(const sst_block_builder *b);
 int sst_block_check(const uint8_t *data, size_t size, const char *file,
                     uint64_t offset);
 
+/* Checks a whole block in one forward pass (O(size)): the restart array,
+ * every entry's lengths, entries ending exactly at the restart array, every
+ * restart offset at an entry with shared == 0, and keys strictly increasing
+ * under `cmp`. A block that passes iterates the same entries forward and
+ * backward and seeks correctly. The table reader validates every block it
+ * reads from disk once, so iterators over it (created per lookup) need not.
+ * STRATA_OK or STRATA_CORRUPTION naming `file` and `offset`. */
+int sst_block_validate(const uint8_t *data, size_t size, sst_cmp cmp,
+                       const char *file, uint64_t offset);
+
 /* An iterator over block contents `data` (not copied; must outlive the
  * iterator unless `owned`, in which case it is free()d with the iterator).
  * Malformed entries make the iterator invalid with STRATA_CORRUPTION naming

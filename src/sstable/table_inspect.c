@@ -119,7 +119,13 @@ int strata_table_inspect(const char *path, const strata_table_visitor *v,
       }
       for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it))
         b.entries++;
+      /* Whole-block check; the ordering is not known here, so a block is
+       * well-formed if it is under either. */
       int bad = sst_iter_status(it);
+      if (!bad &&
+          sst_block_validate(d, n, SST_CMP_INTERNAL, path, h.offset) &&
+          sst_block_validate(d, n, SST_CMP_BYTEWISE, path, h.offset))
+        bad = STRATA_CORRUPTION;
       if (v->block) v->block(v->arg, &b);
       for (sst_iter_seek_first(it); v->entry && sst_iter_valid(it);
            sst_iter_next(it)) {

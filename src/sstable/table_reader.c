@@ -156,7 +156,8 @@ static int get_block(sst_table *t, sst_handle h, const uint8_t **data,
   int rc = sst_read_block(t->file, t->img, t->size, t->name, h,
                           t->o.verify_checksums, &buf, n, kind);
   if (rc) return rc;
-  if ((rc = sst_block_check(buf, *n, t->name, h.offset)) != STRATA_OK) {
+  if ((rc = sst_block_validate(buf, *n, t->cmp, t->name, h.offset)) !=
+      STRATA_OK) {
     *kind = STRATA_DAMAGE_BAD_LENGTH;
     free(buf);
     return rc;
@@ -200,7 +201,8 @@ static int read_meta(sst_table *t, sst_handle mh) {
   strata_damage_kind kind;
   int rc = sst_read_block(t->file, t->img, t->size, t->name, mh, 1, &m, &n,
                           &kind);
-  if (rc == STRATA_OK) rc = sst_block_check(m, n, t->name, mh.offset);
+  if (rc == STRATA_OK)
+    rc = sst_block_validate(m, n, SST_CMP_BYTEWISE, t->name, mh.offset);
   if (rc) {
     free(m);
     return rc;
@@ -257,6 +259,10 @@ static int salvage(sst_table *t, uint64_t end) {
     strata_damage_kind kind;
     if (sst_read_block(NULL, t->img, t->size, t->name, h, 1, &b, &n, &kind))
       continue;
+    if (sst_block_validate(b, n, t->cmp, t->name, h.offset) != STRATA_OK) {
+      free(b); /* verified bytes, but not a block: the filter, or junk */
+      continue;
+    }
     sst_iter *it = sst_block_iter(b, n, 1, t->cmp, t->name, h.offset);
     if (!it) continue;
     size_t entries = 0, handles = 0, kn, vn;
@@ -442,7 +448,8 @@ static int open_common(sst_table *t) {
     rc = sst_read_block(t->file, t->img, t->size, path, f.index, 1,
                         &t->index, &t->index_n, &kind);
     if (rc == STRATA_OK &&
-        (rc = sst_block_check(t->index, t->index_n, path, f.index.offset)))
+        (rc = sst_block_validate(t->index, t->index_n, t->cmp, path,
+                                 f.index.offset)))
       kind = STRATA_DAMAGE_BAD_LENGTH;
   }
   if (rc == STRATA_OK) {
