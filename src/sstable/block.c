@@ -28,6 +28,24 @@
 #include "util/coding.h"
 #include "util/status.h"
 
+/* The three lengths of an entry header; NULL if malformed. The common case
+ * (all three below 128, one byte each) is decoded inline, as LevelDB does. */
+static inline const uint8_t *entry_header(const uint8_t *p,
+                                          const uint8_t *limit,
+                                          uint32_t *shared, uint32_t *non,
+                                          uint32_t *vlen) {
+  if (limit - p >= 3 && (p[0] | p[1] | p[2]) < 128) {
+    *shared = p[0];
+    *non = p[1];
+    *vlen = p[2];
+    return p + 3;
+  }
+  if (!(p = decode_varint32(p, limit, shared)) ||
+      !(p = decode_varint32(p, limit, non)))
+    return NULL;
+  return decode_varint32(p, limit, vlen);
+}
+
 void sst_block_builder_init(sst_block_builder *b, int restart_interval) {
   memset(b, 0, sizeof *b);
   b->interval = restart_interval > 0 ? restart_interval : 16;
@@ -139,9 +157,7 @@ int sst_block_validate(const uint8_t *data, size_t size, sst_cmp cmp,
     if (why) break;
     int is_restart =
         next_restart < n && decode_fixed32(limit + 4 * next_restart) == at;
-    if (!(p = decode_varint32(p, limit, &shared)) ||
-        !(p = decode_varint32(p, limit, &non)) ||
-        !(p = decode_varint32(p, limit, &vlen))) {
+    if (!(p = entry_header(p, limit, &shared, &non, &vlen))) {
       why = "malformed entry header";
       break;
     }
@@ -220,9 +236,7 @@ static int parse_next(block_iter *b) {
   }
   const uint8_t *p = b->data + b->cur, *limit = b->data + b->restarts;
   uint32_t shared, non, vlen;
-  if (!(p = decode_varint32(p, limit, &shared)) ||
-      !(p = decode_varint32(p, limit, &non)) ||
-      !(p = decode_varint32(p, limit, &vlen))) {
+  if (!(p = entry_header(p, limit, &shared, &non, &vlen))) {
     corrupt(b, "malformed entry header");
     return 0;
   }
