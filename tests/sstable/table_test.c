@@ -812,3 +812,67 @@ TEST(table_binary_keys_round_trip) {
   }
   free(e);
 }
+
+/* Many threads on one table and one small shared block cache (so blocks are
+ * evicted while other threads use them): every get and scan is exact. */
+#include <pthread.h>
+
+typedef struct reader_arg {
+  strata_table *t; /* the shared table */
+  ent *e;          /* the reference */
+  int seed;        /* per-thread key choice */
+  int errors;      /* mismatches seen */
+} reader_arg;
+
+static void *reader_main(void *p) {
+  reader_arg *a = p;
+  uint64_t x = (uint64_t)a->seed * 0x9e3779b97f4a7c15ull + 1;
+  for (int i = 0; i < 3000; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    size_t j = (size_t)(x % NENT);
+    void *v;
+    size_t vn;
+    if (strata_table_get(a->t, a->e[j].k, a->e[j].kn, &v, &vn) != STRATA_OK ||
+        vn != a->e[j].vn || (vn && memcmp(v, a->e[j].v, vn) != 0))
+      a->errors++;
+    else
+      free(v);
+  }
+  strata_table_iter *it;
+  strata_table_iter_create(a->t, &it);
+  size_t n = 0, kn;
+  for (strata_table_iter_seek_first(it); strata_table_iter_valid(it);
+       strata_table_iter_next(it), n++) {
+    const void *k = strata_table_iter_key(it, &kn);
+    if (kn != a->e[n].kn || memcmp(k, a->e[n].k, kn) != 0) a->errors++;
+  }
+  if (n != NENT) a->errors++;
+  strata_table_iter_destroy(it);
+  return NULL;
+}
+
+TEST(table_concurrent_readers_shared_cache) {
+  ent *e;
+  const char *path = test_path("mt.ldb");
+  build_damage_table(path, &e);
+  strata_table_options o;
+  strata_table_options_init(&o);
+  o.cache = strata_block_cache_create(16 * 4096); /* a few blocks */
+  strata_table *t;
+  CHECK_EQ(strata_table_open(path, &o, NULL, NULL, &t), STRATA_OK);
+  pthread_t th[4];
+  reader_arg a[4];
+  for (int i = 0; i < 4; i++) {
+    a[i] = (reader_arg){t, e, i + 1, 0};
+    pthread_create(&th[i], NULL, reader_main, &a[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    CHECK_EQ(a[i].errors, 0);
+  }
+  strata_table_close(t);
+  strata_block_cache_destroy(o.cache);
+  free_ents(e, NENT);
+}
