@@ -99,6 +99,80 @@ static uint64_t level_bytes(const sst_version *v, int l) {
   return s;
 }
 
+/* Indices of the files of `level` overlapping the user-key range [lo, hi]
+ * (for level 0, growing the range until stable, as the level-0 pick does),
+ * added to q->inputs[level]. -1 when out of memory. */
+static int overlapping(const sst_version *v, int level, const sst_file *lo,
+                       const sst_file *hi, sst_plan *q) {
+  const uint8_t *a = lo->smallest, *b = hi->largest;
+  size_t an = lo->smallest_len, bn = hi->largest_len;
+  size_t before;
+  do {
+    before = q->ninputs[level];
+    for (size_t i = 0; i < v->n[level]; i++) {
+      const sst_file *f = &v->files[level][i];
+      if (!overlaps(f, a, an, b, bn)) continue;
+      if (add_input(q, level, i)) return -1;
+      if (level == 0 && user_cmp(f->smallest, f->smallest_len, a, an) < 0) {
+        a = f->smallest;
+        an = f->smallest_len;
+      }
+      if (level == 0 && user_cmp(f->largest, f->largest_len, b, bn) > 0) {
+        b = f->largest;
+        bn = f->largest_len;
+      }
+    }
+  } while (level == 0 && q->ninputs[level] != before);
+  return 0;
+}
+
+static uint64_t inputs_bytes(const sst_version *v, const sst_plan *p, int l) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < p->ninputs[l]; i++) s += v->files[l][p->inputs[l][i]].size;
+  return s;
+}
+
+/* LevelDB's expansion: take more files of `level` if they fit in the key
+ * range of both input levels without adding files of level+1, while the
+ * compaction stays under 25 target files' worth of bytes. */
+static int expand(const sst_version *v, const sst_leveled_opts *o, int level,
+                  sst_plan *p) {
+  if (p->ninputs[level + 1] == 0) return 0;
+  const sst_file *lo0, *hi0, *lo1, *hi1;
+  range_of(v, p, level, &lo0, &hi0);
+  range_of(v, p, level + 1, &lo1, &hi1);
+  const sst_file *lo = user_cmp(lo1->smallest, lo1->smallest_len,
+                                lo0->smallest, lo0->smallest_len) < 0
+                           ? lo1
+                           : lo0;
+  const sst_file *hi = user_cmp(hi1->largest, hi1->largest_len, hi0->largest,
+                                hi0->largest_len) > 0
+                           ? hi1
+                           : hi0;
+  sst_plan q;
+  plan_init(&q);
+  int rc = 0;
+  if (overlapping(v, level, lo, hi, &q)) {
+    rc = -1;
+  } else if (q.ninputs[level] > p->ninputs[level] &&
+             inputs_bytes(v, &q, level) + inputs_bytes(v, p, level + 1) <
+                 25 * o->target_file_size) {
+    const sst_file *elo, *ehi;
+    range_of(v, &q, level, &elo, &ehi);
+    if (overlapping(v, level + 1, elo, ehi, &q)) {
+      rc = -1;
+    } else if (q.ninputs[level + 1] == p->ninputs[level + 1]) {
+      free(p->inputs[level]); /* adopt the larger set */
+      p->inputs[level] = q.inputs[level];
+      p->ninputs[level] = q.ninputs[level];
+      q.inputs[level] = NULL;
+      q.ninputs[level] = 0;
+    }
+  }
+  sst_plan_free(&q);
+  return rc;
+}
+
 int sst_plan_leveled(const sst_version *v, const sst_leveled_opts *o,
                      const sst_file *const *cursor, sst_plan *p) {
   plan_init(p);
@@ -172,6 +246,7 @@ int sst_plan_leveled(const sst_version *v, const sst_leveled_opts *o,
                  hi->largest, hi->largest_len) &&
         add_input(p, level + 1, i))
       goto oom;
+  if (expand(v, o, level, p)) goto oom;
   p->level = level;
   p->output_level = level + 1;
   p->max_output_size = o->target_file_size;

@@ -479,3 +479,29 @@ TEST(compaction_power_loss_at_every_step) {
   free_shape(s);
   env_fault_destroy(fe);
 }
+
+/* LevelDB's expansion: more level-L files join when they fit in the range
+ * without pulling in more level-L+1 files, and only under 25 x target. */
+TEST(leveled_expansion) {
+  shape *s = calloc(1, sizeof *s);
+  sst_leveled_opts o;
+  sst_leveled_defaults(&o);
+  add_file(s, 1, 1, "a", "b", 1, 1);
+  add_file(s, 1, 2, "c", "d", 1, 1);
+  add_file(s, 1, 3, "x", "y", 1, 10);
+  add_file(s, 2, 4, "a", "d", 1, 1);
+  add_file(s, 2, 5, "e", "z", 1, 1);
+  sst_plan p;
+  CHECK_EQ(sst_plan_leveled(&s->v, &o, NULL, &p), STRATA_OK);
+  CHECK_EQ(p.level, 1);
+  CHECK_EQ(p.ninputs[1], 2); /* [a,b] expanded with [c,d] */
+  CHECK(has(&p, 1, 0) && has(&p, 1, 1));
+  CHECK_EQ(p.ninputs[2], 1);
+  sst_plan_free(&p);
+  /* With a tiny target the same expansion is too big and is not made. */
+  o.target_file_size = 64 << 10;
+  CHECK_EQ(sst_plan_leveled(&s->v, &o, NULL, &p), STRATA_OK);
+  CHECK_EQ(p.ninputs[1], 1);
+  sst_plan_free(&p);
+  free_shape(s);
+}
