@@ -11,12 +11,16 @@
  *   crc(bytes[q, r]) = C(r+1) ^ Z_{r+1-q}(C(q)),
  * so the trailer at r validates the block starting at q iff
  *   Z_{n-q}(C(q)) == Z_{n-r-1}(C(r+1) ^ t(r))      (t = the unmasked CRC).
- * Both sides are one 32-bit key per position: sort the left keys and look
- * each right key up. Cost: O(n) CRC and GF(2) multiplications (32 steps
- * each), O(n log n) for the sort, O(n) memory (three uint32 per byte of the
- * scanned region). Every match is then confirmed by recomputing its CRC
- * directly (random 32-bit coincidences among ~n^2/2 pairs are expected for
- * large n and are discarded here).
+ * Both sides are one 32-bit key per position: the trailer side only where
+ * the byte is a known compression type (0, 1, 2), sorted; then each start
+ * position's key is looked up among them (through a hash index). Cost: O(n) table steps (about ten
+ * per byte: start-side keys follow each other by an affine recurrence, see
+ * below), a GF(2) multiplication per trailer candidate, O(t log t) to sort
+ * the t candidates and O(n) hash lookups; memory 4 bytes per file byte
+ * plus 8 per trailer candidate. Every match is then
+ * confirmed by computing the CRC of its bytes exactly, from the prefix CRCs
+ * in O(log n) (random 32-bit coincidences among the pairs are expected for
+ * large files, span anything, and are discarded there).
  *
  * Choosing the blocks: candidate blocks form chains (a block is followed by
  * the next one 5 bytes after its end). Walking from offset 0, at each point
@@ -30,6 +34,7 @@
  */
 #include "sstable/salvage.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include "sstable/sst_format.h"
@@ -63,8 +68,8 @@ uint32_t sst_crc_shift(uint32_t crc, uint64_t bytes) {
 }
 
 typedef struct keyed {
-  uint32_t key; /* Z_{n-q}(C(q)) */
-  uint32_t pos; /* q */
+  uint32_t key; /* Z_{n-r-1}(C(r+1) ^ t(r)) */
+  uint32_t pos; /* r, the trailer's position */
 } keyed;
 
 static int by_key(const void *a, const void *b) {
@@ -114,44 +119,92 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
   *nout = 0;
   if (end > UINT32_MAX - 8)
     return st_error(STRATA_NOT_SUPPORTED, "table too large to salvage");
-  size_t cap = 0, nreg = 0;
+  size_t cap = 0;
   if (end < SST_TRAILER) {
     if (end && push_region(out, nout, &cap, 0, end, -1))
       return st_error(STRATA_NO_MEMORY, "out of memory");
     return STRATA_OK;
   }
   size_t last = end - SST_TRAILER; /* highest trailer position / start */
+  uint32_t T[256]; /* one zero byte's worth of shift: Z_1 by table */
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t v = i;
+    for (int k = 0; k < 8; k++) v = (v & 1) ? (v >> 1) ^ POLY : v >> 1;
+    T[i] = v;
+  }
   uint32_t *C = malloc((end + 1) * sizeof *C);
-  keyed *left = malloc((last + 1) * sizeof *left);
-  uint32_t *right = malloc((last + 1) * sizeof *right);
+  keyed *right = NULL;
+  size_t nright = 0;
   cand *cs = NULL;
   size_t ncs = 0, capcs = 0;
   sst_region *regs = NULL;
+  uint32_t *hidx = NULL;
   int rc = STRATA_NO_MEMORY;
-  if (!C || !left || !right) goto done;
+  if (!C) goto done;
+  /* CRC32C of every prefix by the affine recurrence C(i+1) = Z_1(C(i)) ^
+   * k0 ^ T[b_i] (k0 = Z_1(~0) ^ ~0: the pre/post inversion), so each step is
+   * one table step. */
+  const uint32_t k0 = ((0xffffffffu >> 8) ^ T[0xff]) ^ 0xffffffffu;
   C[0] = 0;
-  for (size_t i = 0; i < end; i++) C[i + 1] = crc32c_extend(C[i], img + i, 1);
+  for (size_t i = 0; i < end; i++)
+    C[i + 1] = ((C[i] >> 8) ^ T[C[i] & 0xff]) ^ k0 ^ T[img[i]];
+  assert(C[end] == crc32c_value(img, end));
+  /* Trailer side: only positions whose type byte is a known compression
+   * type can end a block (about 3 in 256 positions of compressed data). */
+  for (size_t r = 0; r <= last; r++) nright += img[r] <= SST_COMPRESS_ZSTD;
+  right = malloc((nright ? nright : 1) * sizeof *right);
+  if (!right) goto done;
+  nright = 0;
   uint32_t m = 1u << 31; /* x^(8(end-j)) */
   for (size_t j = end + 1; j-- > 0;) {
-    if (j <= last) left[j] = (keyed){multmodp(m, C[j]), (uint32_t)j};
-    if (j >= 1 && j - 1 <= last) {
+    if (j >= 1 && j - 1 <= last && img[j - 1] <= SST_COMPRESS_ZSTD) {
       uint32_t t = crc32c_unmask(decode_fixed32(img + j));
-      right[j - 1] = multmodp(m, C[j] ^ t);
+      right[nright++] = (keyed){multmodp(m, C[j] ^ t), (uint32_t)(j - 1)};
     }
-    m = multmodp(m, 0x00800000u);
+    m = (m >> 8) ^ T[m & 0xff];
   }
-  qsort(left, last + 1, sizeof *left, by_key);
-  for (size_t r = 0; r <= last; r++) {
-    if (img[r] > SST_COMPRESS_ZSTD) continue;
-    size_t lo = 0, hi = last + 1;
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (left[mid].key < right[r]) lo = mid + 1;
-      else hi = mid;
-    }
-    for (; lo <= last && left[lo].key == right[r] && left[lo].pos <= r; lo++) {
-      uint32_t q = left[lo].pos;
-      uint32_t crc = crc32c_value(img + q, r - q + 1);
+  qsort(right, nright, sizeof *right, by_key);
+  /* A hash index over the sorted keys (first index of each distinct key,
+   * plus one; 0 = empty): a lookup per byte must not be a binary search
+   * with its cache misses. Open addressing, load <= 1/2. */
+  size_t hsize = 64;
+  while (hsize < 2 * nright) hsize *= 2;
+  hidx = calloc(hsize, sizeof *hidx);
+  if (!hidx) goto done;
+  for (size_t i = 0; i < nright; i++) {
+    if (i && right[i].key == right[i - 1].key) continue;
+    size_t h = (right[i].key * 0x9e3779b1u) & (hsize - 1);
+    while (hidx[h]) h = (h + 1) & (hsize - 1);
+    hidx[h] = (uint32_t)i + 1;
+  }
+  /* Start side: every position q, its key K(q) = Z_{n-q}(C(q)) from the
+   * next one's: K(q) = K(q+1) ^ Z_e(k0) ^ Z_e(T[b_q]) with e = n-1-q, where
+   * Z_e(T[b]) is the XOR of Z_e(T[1 << i]) over the bits of b. Those nine
+   * vectors advance by one table step per position: no multiplication. */
+  uint32_t A = k0, B[8];
+  for (int i = 0; i < 8; i++) B[i] = T[1u << i];
+  uint32_t key = C[end];
+  for (size_t j = end; j-- > 0;) {
+    uint32_t b = img[j], d = A;
+    for (int i = 0; i < 8; i++, b >>= 1)
+      if (b & 1) d ^= B[i];
+    key ^= d;
+    A = (A >> 8) ^ T[A & 0xff];
+    for (int i = 0; i < 8; i++) B[i] = (B[i] >> 8) ^ T[B[i] & 0xff];
+    if (j > last) continue;
+    size_t h = (key * 0x9e3779b1u) & (hsize - 1), lo = nright;
+    for (; hidx[h]; h = (h + 1) & (hsize - 1))
+      if (right[hidx[h] - 1].key == key) {
+        lo = hidx[h] - 1;
+        break;
+      }
+    uint32_t q = (uint32_t)j;
+    for (; lo < nright && right[lo].key == key; lo++) {
+      uint32_t r = right[lo].pos;
+      if (r < q) continue;
+      /* Exact check of the match: crc(bytes[q, r]) from the prefix CRCs
+       * in O(log n), not O(r - q) (false matches can span the file). */
+      uint32_t crc = C[r + 1] ^ sst_crc_shift(C[q], (uint64_t)r + 1 - q);
       if (crc != crc32c_unmask(decode_fixed32(img + r + 1))) continue;
       if (ncs == capcs) {
         size_t nc = capcs ? capcs * 2 : 64;
@@ -160,7 +213,7 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
         cs = x;
         capcs = nc;
       }
-      cs[ncs++] = (cand){q, (uint32_t)r, 0};
+      cs[ncs++] = (cand){q, r, 0};
     }
   }
   if (ncs) qsort(cs, ncs, sizeof *cs, by_q);
@@ -210,11 +263,10 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
   rc = STRATA_OK;
 done:
   free(C);
-  free(left);
   free(right);
+  free(hidx);
   free(cs);
   free(regs);
-  (void)nreg;
   if (rc == STRATA_NO_MEMORY) return st_error(rc, "out of memory");
   return rc;
 }
