@@ -259,7 +259,11 @@ static int salvage(sst_table *t, uint64_t end) {
     strata_damage_kind kind;
     if (sst_read_block(NULL, t->img, t->size, t->name, h, 1, &b, &n, &kind))
       continue;
-    if (sst_block_validate(b, n, t->cmp, t->name, h.offset) != STRATA_OK) {
+    /* Well-formed under either ordering (a table opened without knowing
+     * its keys, as by strata_table_inspect, may hold internal keys). */
+    if (sst_block_validate(b, n, t->cmp, t->name, h.offset) != STRATA_OK &&
+        sst_block_validate(b, n, 1 - t->cmp, t->name, h.offset) !=
+            STRATA_OK) {
       free(b); /* verified bytes, but not a block: the filter, or junk */
       continue;
     }
