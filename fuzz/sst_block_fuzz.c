@@ -21,9 +21,9 @@
 #include "sstable/ikey.h"
 #include "strata.h"
 
-#define REQUIRE(cond)                                                         \
-  do {                                                                        \
-    if (!(cond)) abort();                                                     \
+#define REQUIRE(cond)                                                          \
+  do {                                                                         \
+    if (!(cond)) abort();                                                      \
   } while (0)
 
 enum { MAX_ENTRIES = 100000 };
@@ -90,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     sst_iter_destroy(s);
   }
-  for (size_t i = 0; i < count; i++) sst_buf_free(&keys[i]);
+  for (size_t i = 0; i < count; i++)
+    sst_buf_free(&keys[i]);
   free(keys);
   sst_iter_destroy(it);
   free(copy);

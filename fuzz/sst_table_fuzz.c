@@ -25,9 +25,9 @@
 #include "sstable/table_reader.h"
 #include "strata.h"
 
-#define REQUIRE(cond)                                                         \
-  do {                                                                        \
-    if (!(cond)) abort();                                                     \
+#define REQUIRE(cond)                                                          \
+  do {                                                                         \
+    if (!(cond)) abort();                                                      \
   } while (0)
 
 enum { MAX_ENTRIES = 50000 };
@@ -101,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(g == STRATA_OK || g == STRATA_CORRUPTION ||
             g == STRATA_NOT_FOUND); /* a lying filter may hide it */
     if (g == STRATA_OK)
-      REQUIRE(vn == vals[i].len && (vn == 0 || memcmp(v, vals[i].data, vn) == 0));
+      REQUIRE(vn == vals[i].len &&
+              (vn == 0 || memcmp(v, vals[i].data, vn) == 0));
     free(v);
   }
   for (size_t i = 0; i < count; i++) {

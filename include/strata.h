@@ -201,15 +201,15 @@ strata_block_cache *strata_block_cache_create(size_t capacity_bytes);
 void strata_block_cache_destroy(strata_block_cache *c);
 
 typedef struct strata_table_options {
-  size_t block_size;             /* target data-block bytes before compression */
-  int restart_interval;          /* entries between restart points */
-  int bloom_bits_per_key;        /* 0: no filter block; LevelDB uses 10 */
+  size_t block_size;      /* target data-block bytes before compression */
+  int restart_interval;   /* entries between restart points */
+  int bloom_bits_per_key; /* 0: no filter block; LevelDB uses 10 */
   strata_compression compression; /* writing: block compression */
-  int allow_zstd;                /* must be 1 for zstd to be written */
-  int internal_keys;             /* 1: keys are LevelDB internal keys */
-  strata_recovery policy;        /* reading: skip goes past a damaged block */
-  int verify_checksums;          /* reading: verify every block's CRC32C */
-  strata_block_cache *cache;     /* reading: shared block cache, or NULL */
+  int allow_zstd;                 /* must be 1 for zstd to be written */
+  int internal_keys;              /* 1: keys are LevelDB internal keys */
+  strata_recovery policy;         /* reading: skip goes past a damaged block */
+  int verify_checksums;           /* reading: verify every block's CRC32C */
+  strata_block_cache *cache;      /* reading: shared block cache, or NULL */
 } strata_table_options;
 
 /* Defaults: 4096-byte blocks, restart every 16, 10 bloom bits per key, Snappy,
@@ -226,8 +226,7 @@ typedef struct strata_table_damage {
   size_t upto_len;      /* its length */
 } strata_table_damage;
 /* Called per damaged region; the struct is valid during the call only. */
-typedef void (*strata_table_damage_fn)(void *arg,
-                                       const strata_table_damage *d);
+typedef void (*strata_table_damage_fn)(void *arg, const strata_table_damage *d);
 
 typedef struct strata_table_writer strata_table_writer;
 /* Creates (truncating) a table file. STRATA_INVALID_ARGUMENT for zstd without
@@ -290,12 +289,12 @@ int strata_internal_key_parse(const void *key, size_t len, size_t *user_len,
 
 /* One block as strata_table_inspect sees it. */
 typedef struct strata_table_block_info {
-  const char *kind;     /* "data", "index", "metaindex", "filter" */
-  uint64_t offset;      /* first byte of the block contents */
-  uint64_t size;        /* bytes of contents (trailer excluded) */
-  int compression;      /* the trailer's type byte */
-  int checksum_ok;      /* 1 if the CRC32C matched and it uncompressed */
-  uint64_t entries;     /* entries parsed (0 for filter or damaged blocks) */
+  const char *kind; /* "data", "index", "metaindex", "filter" */
+  uint64_t offset;  /* first byte of the block contents */
+  uint64_t size;    /* bytes of contents (trailer excluded) */
+  int compression;  /* the trailer's type byte */
+  int checksum_ok;  /* 1 if the CRC32C matched and it uncompressed */
+  uint64_t entries; /* entries parsed (0 for filter or damaged blocks) */
 } strata_table_block_info;
 
 /* Callbacks of strata_table_inspect; any may be NULL. */

@@ -88,7 +88,8 @@ int sst_block_builder_add(sst_block_builder *b, const void *k, size_t kn,
   } else {
     size_t min = kn < b->last.len ? kn : b->last.len;
     const uint8_t *kp = k;
-    while (shared < min && b->last.data[shared] == kp[shared]) shared++;
+    while (shared < min && b->last.data[shared] == kp[shared])
+      shared++;
   }
   uint8_t hdr[3 * VARINT32_MAX], *p = hdr;
   p = encode_varint32(p, (uint32_t)shared);
@@ -356,8 +357,8 @@ static void bi_destroy(sst_iter *it) {
   free(b);
 }
 
-static const sst_iter_ops block_ops = {bi_valid, bi_first, bi_last,  bi_seek,
-                                       bi_next,  bi_prev,  bi_key,   bi_value,
+static const sst_iter_ops block_ops = {bi_valid,  bi_first,  bi_last, bi_seek,
+                                       bi_next,   bi_prev,   bi_key,  bi_value,
                                        bi_status, bi_destroy};
 
 sst_iter *sst_block_iter(const uint8_t *data, size_t size, int owned,

@@ -30,15 +30,13 @@ uint32_t bloom_hash(const uint8_t *p, size_t n) {
     h ^= h >> 16;
   }
   switch (n - i) {
-    case 3:
-      h += (uint32_t)p[i + 2] << 16; /* fall through */
-    case 2:
-      h += (uint32_t)p[i + 1] << 8; /* fall through */
-    case 1:
-      h += p[i];
-      h *= m;
-      h ^= h >> 24;
-      break;
+  case 3: h += (uint32_t)p[i + 2] << 16; /* fall through */
+  case 2: h += (uint32_t)p[i + 1] << 8;  /* fall through */
+  case 1:
+    h += p[i];
+    h *= m;
+    h ^= h >> 24;
+    break;
   }
   return h;
 }

@@ -26,14 +26,14 @@ int bloom_may_match(const uint8_t *filter, size_t n, const uint8_t *key,
 /* Builds a filter block: call start(block_offset) before each data block's
  * keys, add_key per key, finish once. */
 typedef struct filter_builder {
-  int bits_per_key;   /* bloom bits per key */
-  sst_buf keys;       /* keys of the pending filter, concatenated */
-  size_t *starts;     /* start of each pending key in `keys` */
-  size_t nkeys, cap;  /* pending keys, slots allocated */
-  sst_buf result;     /* filters built so far, then the whole block */
-  uint32_t *offsets;  /* start of each filter in `result` */
-  size_t noffsets;    /* filters built */
-  size_t capoffsets;  /* slots allocated */
+  int bits_per_key;  /* bloom bits per key */
+  sst_buf keys;      /* keys of the pending filter, concatenated */
+  size_t *starts;    /* start of each pending key in `keys` */
+  size_t nkeys, cap; /* pending keys, slots allocated */
+  sst_buf result;    /* filters built so far, then the whole block */
+  uint32_t *offsets; /* start of each filter in `result` */
+  size_t noffsets;   /* filters built */
+  size_t capoffsets; /* slots allocated */
 } filter_builder;
 
 void filter_builder_init(filter_builder *f, int bits_per_key);

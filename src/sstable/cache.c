@@ -32,8 +32,8 @@ typedef struct shard {
 } shard;
 
 struct strata_block_cache {
-  shard shards[SHARDS];   /* by hash of the key */
-  atomic_ullong next_id;  /* table ids handed out */
+  shard shards[SHARDS];  /* by hash of the key */
+  atomic_ullong next_id; /* table ids handed out */
 };
 
 static uint64_t hash(uint64_t id, uint64_t off) {
@@ -94,7 +94,8 @@ static void lru_push(shard *s, sst_cache_entry *e) {
 static sst_cache_entry **find(shard *s, uint64_t id, uint64_t off, uint64_t h) {
   if (!s->nbuckets) return NULL;
   sst_cache_entry **p = &s->buckets[h & (s->nbuckets - 1)];
-  while (*p && ((*p)->id != id || (*p)->off != off)) p = &(*p)->hnext;
+  while (*p && ((*p)->id != id || (*p)->off != off))
+    p = &(*p)->hnext;
   return p;
 }
 
@@ -170,8 +171,8 @@ sst_cache_entry *sst_cache_insert(sst_cache *c, uint64_t id, uint64_t off,
   s->count++;
   while (s->usage > s->capacity && s->head.prev != &s->head) {
     sst_cache_entry *victim = s->head.prev;
-    remove_entry(s, find(s, victim->id, victim->off,
-                         hash(victim->id, victim->off)));
+    remove_entry(
+        s, find(s, victim->id, victim->off, hash(victim->id, victim->off)));
   }
   pthread_mutex_unlock(&s->mu);
   return e;

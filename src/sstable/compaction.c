@@ -95,7 +95,8 @@ static void range_of(const sst_version *v, const sst_plan *p, int level,
 
 static uint64_t level_bytes(const sst_version *v, int l) {
   uint64_t s = 0;
-  for (size_t i = 0; i < v->n[l]; i++) s += v->files[l][i].size;
+  for (size_t i = 0; i < v->n[l]; i++)
+    s += v->files[l][i].size;
   return s;
 }
 
@@ -128,7 +129,8 @@ static int overlapping(const sst_version *v, int level, const sst_file *lo,
 
 static uint64_t inputs_bytes(const sst_version *v, const sst_plan *p, int l) {
   uint64_t s = 0;
-  for (size_t i = 0; i < p->ninputs[l]; i++) s += v->files[l][p->inputs[l][i]].size;
+  for (size_t i = 0; i < p->ninputs[l]; i++)
+    s += v->files[l][p->inputs[l][i]].size;
   return s;
 }
 
@@ -141,8 +143,8 @@ static int expand(const sst_version *v, const sst_leveled_opts *o, int level,
   const sst_file *lo0, *hi0, *lo1, *hi1;
   range_of(v, p, level, &lo0, &hi0);
   range_of(v, p, level + 1, &lo1, &hi1);
-  const sst_file *lo = user_cmp(lo1->smallest, lo1->smallest_len,
-                                lo0->smallest, lo0->smallest_len) < 0
+  const sst_file *lo = user_cmp(lo1->smallest, lo1->smallest_len, lo0->smallest,
+                                lo0->smallest_len) < 0
                            ? lo1
                            : lo0;
   const sst_file *hi = user_cmp(hi1->largest, hi1->largest_len, hi0->largest,
@@ -263,9 +265,9 @@ oom:
 /* ---- size-tiered -------------------------------------------------------- */
 
 typedef struct run {
-  int level;       /* its level */
-  size_t file;     /* level 0: the file index; else unused */
-  uint64_t bytes;  /* its size */
+  int level;      /* its level */
+  size_t file;    /* level 0: the file index; else unused */
+  uint64_t bytes; /* its size */
 } run;
 
 static int by_number_desc(const void *a, const void *b, const sst_file *f) {
@@ -299,7 +301,8 @@ int sst_plan_tiered(const sst_version *v, const sst_tiered_opts *o,
   size_t start = 0, count = 0;
   const char *reason = NULL;
   uint64_t newer = 0;
-  for (size_t i = 0; i + 1 < nr; i++) newer += runs[i].bytes;
+  for (size_t i = 0; i + 1 < nr; i++)
+    newer += runs[i].bytes;
   if (newer * 100 >= (uint64_t)o->max_space_amp_pct * runs[nr - 1].bytes) {
     start = 0;
     count = nr;
@@ -308,8 +311,8 @@ int sst_plan_tiered(const sst_version *v, const sst_tiered_opts *o,
   for (size_t s = 0; !reason && s < nr; s++) {
     uint64_t sum = runs[s].bytes;
     size_t c = 1;
-    while (s + c < nr &&
-           runs[s + c].bytes * 100 <= sum * (uint64_t)(100 + o->size_ratio_pct)) {
+    while (s + c < nr && runs[s + c].bytes * 100 <=
+                             sum * (uint64_t)(100 + o->size_ratio_pct)) {
       sum += runs[s + c].bytes;
       c++;
     }
@@ -376,12 +379,12 @@ static int base_level_for(const sst_version *v, const sst_plan *p,
 }
 
 typedef struct out_state {
-  sst_builder *b;        /* open output, or NULL */
-  sst_buf first, last;   /* its key range */
-  uint64_t number;       /* its file number */
-  size_t gp;             /* grandparent cursor */
-  uint64_t gp_overlap;   /* bytes of grandparents overlapped so far */
-  int seen;              /* a key was output since the cursor started */
+  sst_builder *b;      /* open output, or NULL */
+  sst_buf first, last; /* its key range */
+  uint64_t number;     /* its file number */
+  size_t gp;           /* grandparent cursor */
+  uint64_t gp_overlap; /* bytes of grandparents overlapped so far */
+  int seen;            /* a key was output since the cursor started */
 } out_state;
 
 static int push_output(sst_compaction_result *r, out_state *s, uint64_t size) {
@@ -444,7 +447,8 @@ int sst_compaction_run(const sst_compaction_env *ce, const sst_version *v,
   memset(res, 0, sizeof *res);
   if (p->level < 0) return st_error(STRATA_INVALID_ARGUMENT, "empty plan");
   size_t total = 0;
-  for (int l = 0; l < SST_LEVELS; l++) total += p->ninputs[l];
+  for (int l = 0; l < SST_LEVELS; l++)
+    total += p->ninputs[l];
   sst_table **tables = calloc(total ? total : 1, sizeof *tables);
   sst_iter **kids = calloc(total ? total : 1, sizeof *kids);
   sst_iter *m = NULL;
@@ -471,8 +475,8 @@ int sst_compaction_run(const sst_compaction_env *ce, const sst_version *v,
     }
     if (n) memcpy(ord, idx, n * sizeof *ord);
     for (size_t i = 1; l == 0 && i < n; i++)
-      for (size_t j = i; j > 0 && v->files[0][ord[j - 1]].number <
-                                      v->files[0][ord[j]].number;
+      for (size_t j = i;
+           j > 0 && v->files[0][ord[j - 1]].number < v->files[0][ord[j]].number;
            j--) {
         size_t t = ord[j];
         ord[j] = ord[j - 1];
@@ -543,7 +547,8 @@ int sst_compaction_run(const sst_compaction_env *ce, const sst_version *v,
       goto out;
     }
     res->entries_out++;
-    if (p->max_output_size && sst_builder_file_size(s.b) >= p->max_output_size &&
+    if (p->max_output_size &&
+        sst_builder_file_size(s.b) >= p->max_output_size &&
         (rc = finish_output(res, &s)))
       goto out;
   }
@@ -568,8 +573,10 @@ out:
     memset(res, 0, sizeof *res);
   }
   sst_iter_destroy(m);
-  for (size_t i = 0; kids && i < total; i++) sst_iter_destroy(kids[i]);
-  for (size_t i = 0; tables && i < nt; i++) sst_table_close(tables[i]);
+  for (size_t i = 0; kids && i < total; i++)
+    sst_iter_destroy(kids[i]);
+  for (size_t i = 0; tables && i < nt; i++)
+    sst_table_close(tables[i]);
   free(kids);
   free(tables);
   sst_buf_free(&s.first);

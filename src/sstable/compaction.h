@@ -24,12 +24,12 @@ enum { SST_LEVELS = 7 };
 /* One table file. Keys are internal keys, not owned by the struct (except
  * in an sst_compaction_result, which owns them). */
 typedef struct sst_file {
-  uint64_t number;          /* file number: DIR/NNNNNN.ldb */
-  uint64_t size;            /* bytes */
-  const uint8_t *smallest;  /* smallest internal key */
-  size_t smallest_len;      /* its length */
-  const uint8_t *largest;   /* largest internal key */
-  size_t largest_len;       /* its length */
+  uint64_t number;         /* file number: DIR/NNNNNN.ldb */
+  uint64_t size;           /* bytes */
+  const uint8_t *smallest; /* smallest internal key */
+  size_t smallest_len;     /* its length */
+  const uint8_t *largest;  /* largest internal key */
+  size_t largest_len;      /* its length */
 } sst_file;
 
 /* The shape of the tree: files per level. */
@@ -60,16 +60,16 @@ void sst_tiered_defaults(sst_tiered_opts *o);
 
 /* A planned compaction. Inputs are indices into the version's levels. */
 typedef struct sst_plan {
-  int level;                /* first input level (-1: nothing to do) */
-  int output_level;         /* where the outputs go */
+  int level;                  /* first input level (-1: nothing to do) */
+  int output_level;           /* where the outputs go */
   size_t *inputs[SST_LEVELS]; /* per level: indices of input files */
   size_t ninputs[SST_LEVELS]; /* how many per level */
-  uint64_t max_output_size; /* split outputs at this size (0: never) */
-  uint64_t max_grandparent; /* split when overlap with output_level+1
-                               exceeds this (0: never) */
-  double score;             /* why: >= 1 means over budget */
-  const char *reason;       /* "level0-files", "level-size", "size-ratio",
-                               "space-amp" */
+  uint64_t max_output_size;   /* split outputs at this size (0: never) */
+  uint64_t max_grandparent;   /* split when overlap with output_level+1
+                                 exceeds this (0: never) */
+  double score;               /* why: >= 1 means over budget */
+  const char *reason;         /* "level0-files", "level-size", "size-ratio",
+                                 "space-amp" */
 } sst_plan;
 
 /* Plans the most urgent leveled compaction, if any (plan->level == -1 when
@@ -90,23 +90,23 @@ void sst_plan_free(sst_plan *plan);
 
 /* The outputs of a compaction (owned: free with sst_compaction_result_free). */
 typedef struct sst_compaction_result {
-  sst_file *outputs;       /* new files, key order; keys malloc'd */
-  size_t noutputs;         /* how many */
-  uint64_t entries_in;     /* entries read */
-  uint64_t entries_out;    /* entries written */
-  uint64_t dropped;        /* shadowed versions and tombstones dropped */
-  int inputs_deletable;    /* 1 once outputs and directory are synced */
+  sst_file *outputs;    /* new files, key order; keys malloc'd */
+  size_t noutputs;      /* how many */
+  uint64_t entries_in;  /* entries read */
+  uint64_t entries_out; /* entries written */
+  uint64_t dropped;     /* shadowed versions and tombstones dropped */
+  int inputs_deletable; /* 1 once outputs and directory are synced */
 } sst_compaction_result;
 
 typedef struct sst_compaction_env {
-  env *e;                         /* file system */
-  const char *dir;                /* the database directory */
-  strata_table_options table;     /* options for reading and writing */
-  uint64_t smallest_snapshot;     /* oldest sequence a reader may need */
+  env *e;                            /* file system */
+  const char *dir;                   /* the database directory */
+  strata_table_options table;        /* options for reading and writing */
+  uint64_t smallest_snapshot;        /* oldest sequence a reader may need */
   uint64_t (*new_number)(void *arg); /* allocates output file numbers */
-  void *arg;                      /* for new_number */
-  strata_table_damage_fn on_damage; /* damage met in inputs (skip policy) */
-  void *damage_arg;               /* for on_damage */
+  void *arg;                         /* for new_number */
+  strata_table_damage_fn on_damage;  /* damage met in inputs (skip policy) */
+  void *damage_arg;                  /* for on_damage */
 } sst_compaction_env;
 
 /* Runs `plan` over version `v`: merges the inputs newest first, keeps only
@@ -120,7 +120,6 @@ int sst_compaction_run(const sst_compaction_env *ce, const sst_version *v,
 void sst_compaction_result_free(sst_compaction_result *res);
 
 /* DIR/NNNNNN.ldb into buf (LevelDB's table file name). */
-void sst_table_file_name(char *buf, size_t n, const char *dir,
-                         uint64_t number);
+void sst_table_file_name(char *buf, size_t n, const char *dir, uint64_t number);
 
 #endif

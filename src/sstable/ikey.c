@@ -53,7 +53,8 @@ size_t ikey_filter_len(sst_cmp cmp, size_t n) {
  * shortened (the last kept byte was incremented). */
 static int bytewise_sep(uint8_t *s, size_t *n, const uint8_t *l, size_t ln) {
   size_t min = *n < ln ? *n : ln, i = 0;
-  while (i < min && s[i] == l[i]) i++;
+  while (i < min && s[i] == l[i])
+    i++;
   if (i >= min) return 0; /* one is a prefix of the other */
   if (s[i] < 0xff && s[i] + 1 < l[i]) {
     s[i]++;
@@ -84,13 +85,15 @@ int ikey_separator(sst_cmp cmp, sst_buf *start, const uint8_t *limit,
                    size_t ln) {
   if (cmp == SST_CMP_BYTEWISE || start->len < IKEY_TRAILER ||
       ln < IKEY_TRAILER) {
-    if (cmp == SST_CMP_BYTEWISE) bytewise_sep(start->data, &start->len, limit, ln);
+    if (cmp == SST_CMP_BYTEWISE)
+      bytewise_sep(start->data, &start->len, limit, ln);
     return 0;
   }
   size_t un = start->len - IKEY_TRAILER;
   const uint8_t *s = start->data;
   size_t lu = ln - IKEY_TRAILER, min = un < lu ? un : lu, i = 0;
-  while (i < min && s[i] == limit[i]) i++;
+  while (i < min && s[i] == limit[i])
+    i++;
   if (i >= min || s[i] == 0xff || s[i] + 1 >= limit[i] || i + 1 >= un)
     return 0; /* no strictly shorter user key */
   start->data[i]++;
@@ -103,7 +106,8 @@ int ikey_successor(sst_cmp cmp, sst_buf *key) {
     return 0;
   }
   size_t un = key->len - IKEY_TRAILER, i = 0;
-  while (i < un && key->data[i] == 0xff) i++;
+  while (i < un && key->data[i] == 0xff)
+    i++;
   if (i >= un || i + 1 >= un) return 0; /* no strictly shorter user key */
   key->data[i]++;
   return put_max_trailer(key, i + 1);

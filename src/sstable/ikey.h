@@ -19,10 +19,10 @@
 #include "sstable/sst_buf.h"
 
 enum {
-  IKEY_DELETION = 0,               /* kTypeDeletion */
-  IKEY_VALUE = 1,                  /* kTypeValue */
-  IKEY_TRAILER = 8,                /* bytes of (sequence << 8 | type) */
-  IKEY_SEEK_TYPE = IKEY_VALUE      /* kValueTypeForSeek */
+  IKEY_DELETION = 0,          /* kTypeDeletion */
+  IKEY_VALUE = 1,             /* kTypeValue */
+  IKEY_TRAILER = 8,           /* bytes of (sequence << 8 | type) */
+  IKEY_SEEK_TYPE = IKEY_VALUE /* kValueTypeForSeek */
 };
 #define IKEY_MAX_SEQUENCE ((1ull << 56) - 1)
 

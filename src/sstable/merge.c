@@ -16,14 +16,14 @@
 #include "util/status.h"
 
 typedef struct merge_iter {
-  sst_iter base;     /* interface */
-  sst_iter **kids;   /* the sources */
-  size_t n;          /* how many */
-  size_t *heap;      /* indices of valid sources, heap-ordered */
-  size_t nheap;      /* entries in the heap */
-  int forward;       /* 1: min-heap (next); 0: max-heap (prev) */
-  sst_cmp cmp;       /* key ordering */
-  sst_buf saved;     /* current key, while repositioning */
+  sst_iter base;   /* interface */
+  sst_iter **kids; /* the sources */
+  size_t n;        /* how many */
+  size_t *heap;    /* indices of valid sources, heap-ordered */
+  size_t nheap;    /* entries in the heap */
+  int forward;     /* 1: min-heap (next); 0: max-heap (prev) */
+  sst_cmp cmp;     /* key ordering */
+  sst_buf saved;   /* current key, while repositioning */
 } merge_iter;
 
 /* <0 if source a should come before b in the current direction. */
@@ -60,7 +60,8 @@ static void rebuild(merge_iter *m) {
   if (any_error(m)) return;
   for (size_t i = 0; i < m->n; i++)
     if (sst_iter_valid(m->kids[i])) m->heap[m->nheap++] = i;
-  for (size_t i = m->nheap / 2; i-- > 0;) sift_down(m, i);
+  for (size_t i = m->nheap / 2; i-- > 0;)
+    sift_down(m, i);
 }
 
 static int mi_valid(sst_iter *it) {
@@ -70,21 +71,24 @@ static int mi_valid(sst_iter *it) {
 
 static void mi_first(sst_iter *it) {
   merge_iter *m = (merge_iter *)it;
-  for (size_t i = 0; i < m->n; i++) sst_iter_seek_first(m->kids[i]);
+  for (size_t i = 0; i < m->n; i++)
+    sst_iter_seek_first(m->kids[i]);
   m->forward = 1;
   rebuild(m);
 }
 
 static void mi_last(sst_iter *it) {
   merge_iter *m = (merge_iter *)it;
-  for (size_t i = 0; i < m->n; i++) sst_iter_seek_last(m->kids[i]);
+  for (size_t i = 0; i < m->n; i++)
+    sst_iter_seek_last(m->kids[i]);
   m->forward = 0;
   rebuild(m);
 }
 
 static void mi_seek(sst_iter *it, const uint8_t *k, size_t n) {
   merge_iter *m = (merge_iter *)it;
-  for (size_t i = 0; i < m->n; i++) sst_iter_seek(m->kids[i], k, n);
+  for (size_t i = 0; i < m->n; i++)
+    sst_iter_seek(m->kids[i], k, n);
   m->forward = 1;
   rebuild(m);
 }
@@ -154,8 +158,7 @@ static void mi_prev(sst_iter *it) {
          * from a higher-indexed source was already passed: step back. */
         size_t cn;
         const uint8_t *ck = sst_iter_key(c, &cn);
-        int eq =
-            ikey_compare(m->cmp, ck, cn, m->saved.data, m->saved.len) == 0;
+        int eq = ikey_compare(m->cmp, ck, cn, m->saved.data, m->saved.len) == 0;
         if (!eq || i > cur) sst_iter_prev(c);
       } else if (!sst_iter_status(c)) {
         sst_iter_seek_last(c);
@@ -182,15 +185,16 @@ static int mi_status(sst_iter *it) { return any_error((merge_iter *)it); }
 
 static void mi_destroy(sst_iter *it) {
   merge_iter *m = (merge_iter *)it;
-  for (size_t i = 0; i < m->n; i++) sst_iter_destroy(m->kids[i]);
+  for (size_t i = 0; i < m->n; i++)
+    sst_iter_destroy(m->kids[i]);
   free(m->kids);
   free(m->heap);
   sst_buf_free(&m->saved);
   free(m);
 }
 
-static const sst_iter_ops merge_ops = {mi_valid, mi_first, mi_last,  mi_seek,
-                                       mi_next,  mi_prev,  mi_key,   mi_value,
+static const sst_iter_ops merge_ops = {mi_valid,  mi_first,  mi_last, mi_seek,
+                                       mi_next,   mi_prev,   mi_key,  mi_value,
                                        mi_status, mi_destroy};
 
 sst_iter *sst_merge_iter(sst_iter **children, size_t n, sst_cmp cmp) {
@@ -200,7 +204,8 @@ sst_iter *sst_merge_iter(sst_iter **children, size_t n, sst_cmp cmp) {
     m->heap = malloc((n ? n : 1) * sizeof *m->heap);
   }
   if (!m || !m->kids || !m->heap) {
-    for (size_t i = 0; i < n; i++) sst_iter_destroy(children[i]);
+    for (size_t i = 0; i < n; i++)
+      sst_iter_destroy(children[i]);
     if (m) {
       free(m->kids);
       free(m->heap);
@@ -208,7 +213,8 @@ sst_iter *sst_merge_iter(sst_iter **children, size_t n, sst_cmp cmp) {
     }
     return NULL;
   }
-  for (size_t i = 0; i < n; i++) m->kids[i] = children[i];
+  for (size_t i = 0; i < n; i++)
+    m->kids[i] = children[i];
   m->n = n;
   m->cmp = cmp;
   m->forward = 1;

@@ -13,14 +13,14 @@
  *   Z_{n-q}(C(q)) == Z_{n-r-1}(C(r+1) ^ t(r))      (t = the unmasked CRC).
  * Both sides are one 32-bit key per position: the trailer side only where
  * the byte is a known compression type (0, 1, 2), sorted; then each start
- * position's key is looked up among them (through a hash index). Cost: O(n) table steps (about ten
- * per byte: start-side keys follow each other by an affine recurrence, see
- * below), a GF(2) multiplication per trailer candidate, O(t log t) to sort
- * the t candidates and O(n) hash lookups; memory 4 bytes per file byte
- * plus 8 per trailer candidate. Every match is then
- * confirmed by computing the CRC of its bytes exactly, from the prefix CRCs
- * in O(log n) (random 32-bit coincidences among the pairs are expected for
- * large files, span anything, and are discarded there).
+ * position's key is looked up among them (through a hash index). Cost: O(n)
+ * table steps (about ten per byte: start-side keys follow each other by an
+ * affine recurrence, see below), a GF(2) multiplication per trailer candidate,
+ * O(t log t) to sort the t candidates and O(n) hash lookups; memory 4 bytes per
+ * file byte plus 8 per trailer candidate. Every match is then confirmed by
+ * computing the CRC of its bytes exactly, from the prefix CRCs in O(log n)
+ * (random 32-bit coincidences among the pairs are expected for large files,
+ * span anything, and are discarded there).
  *
  * Choosing the blocks: candidate blocks form chains (a block is followed by
  * the next one 5 bytes after its end). Walking from offset 0, at each point
@@ -94,8 +94,10 @@ static size_t lower_q(const cand *c, size_t n, uint64_t pos) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (c[mid].q < pos) lo = mid + 1;
-    else hi = mid;
+    if (c[mid].q < pos)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -129,7 +131,8 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
   uint32_t T[256]; /* one zero byte's worth of shift: Z_1 by table */
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t v = i;
-    for (int k = 0; k < 8; k++) v = (v & 1) ? (v >> 1) ^ POLY : v >> 1;
+    for (int k = 0; k < 8; k++)
+      v = (v & 1) ? (v >> 1) ^ POLY : v >> 1;
     T[i] = v;
   }
   uint32_t *C = malloc((end + 1) * sizeof *C);
@@ -151,7 +154,8 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
   assert(C[end] == crc32c_value(img, end));
   /* Trailer side: only positions whose type byte is a known compression
    * type can end a block (about 3 in 256 positions of compressed data). */
-  for (size_t r = 0; r <= last; r++) nright += img[r] <= SST_COMPRESS_ZSTD;
+  for (size_t r = 0; r <= last; r++)
+    nright += img[r] <= SST_COMPRESS_ZSTD;
   right = malloc((nright ? nright : 1) * sizeof *right);
   if (!right) goto done;
   nright = 0;
@@ -168,13 +172,15 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
    * plus one; 0 = empty): a lookup per byte must not be a binary search
    * with its cache misses. Open addressing, load <= 1/2. */
   size_t hsize = 64;
-  while (hsize < 2 * nright) hsize *= 2;
+  while (hsize < 2 * nright)
+    hsize *= 2;
   hidx = calloc(hsize, sizeof *hidx);
   if (!hidx) goto done;
   for (size_t i = 0; i < nright; i++) {
     if (i && right[i].key == right[i - 1].key) continue;
     size_t h = (right[i].key * 0x9e3779b1u) & (hsize - 1);
-    while (hidx[h]) h = (h + 1) & (hsize - 1);
+    while (hidx[h])
+      h = (h + 1) & (hsize - 1);
     hidx[h] = (uint32_t)i + 1;
   }
   /* Start side: every position q, its key K(q) = Z_{n-q}(C(q)) from the
@@ -182,7 +188,8 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
    * Z_e(T[b]) is the XOR of Z_e(T[1 << i]) over the bits of b. Those nine
    * vectors advance by one table step per position: no multiplication. */
   uint32_t A = k0, B[8];
-  for (int i = 0; i < 8; i++) B[i] = T[1u << i];
+  for (int i = 0; i < 8; i++)
+    B[i] = T[1u << i];
   uint32_t key = C[end];
   for (size_t j = end; j-- > 0;) {
     uint32_t b = img[j], d = A;
@@ -190,7 +197,8 @@ int sst_salvage_scan(const uint8_t *img, size_t end, sst_region **out,
       if (b & 1) d ^= B[i];
     key ^= d;
     A = (A >> 8) ^ T[A & 0xff];
-    for (int i = 0; i < 8; i++) B[i] = (B[i] >> 8) ^ T[B[i] & 0xff];
+    for (int i = 0; i < 8; i++)
+      B[i] = (B[i] >> 8) ^ T[B[i] & 0xff];
     if (j > last) continue;
     size_t h = (key * 0x9e3779b1u) & (hsize - 1), lo = nright;
     for (; hidx[h]; h = (h + 1) & (hsize - 1))

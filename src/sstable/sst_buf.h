@@ -21,7 +21,8 @@ typedef struct sst_buf {
 static inline int sst_buf_reserve(sst_buf *b, size_t extra) {
   if (b->len + extra <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 64;
-  while (cap < b->len + extra) cap *= 2;
+  while (cap < b->len + extra)
+    cap *= 2;
   uint8_t *p = realloc(b->data, cap);
   if (!p) return -1;
   b->data = p;

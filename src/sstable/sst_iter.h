@@ -33,7 +33,9 @@ struct sst_iter {
 };
 
 static inline int sst_iter_valid(sst_iter *it) { return it->ops->valid(it); }
-static inline void sst_iter_seek_first(sst_iter *it) { it->ops->seek_first(it); }
+static inline void sst_iter_seek_first(sst_iter *it) {
+  it->ops->seek_first(it);
+}
 static inline void sst_iter_seek_last(sst_iter *it) { it->ops->seek_last(it); }
 static inline void sst_iter_seek(sst_iter *it, const uint8_t *k, size_t n) {
   it->ops->seek(it, k, n);

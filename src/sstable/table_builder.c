@@ -31,20 +31,20 @@
 #include "util/status.h"
 
 struct strata_table_writer {
-  env_file *file;            /* the output */
-  char *path;                /* its path, for messages */
-  strata_table_options o;    /* the options in force */
-  sst_cmp cmp;               /* key ordering */
-  uint64_t offset;           /* bytes written */
-  sst_block_builder data;    /* the data block being filled */
-  sst_block_builder index;   /* the index block */
-  filter_builder *filter;    /* NULL without a filter */
-  sst_buf last;              /* last key added */
-  uint64_t entries;          /* entries added */
-  int pending_index;         /* 1: a data block was flushed, no index entry */
-  sst_handle pending;        /* its handle */
-  sst_buf scratch;           /* compression output */
-  int status;                /* first failure; sticky */
+  env_file *file;          /* the output */
+  char *path;              /* its path, for messages */
+  strata_table_options o;  /* the options in force */
+  sst_cmp cmp;             /* key ordering */
+  uint64_t offset;         /* bytes written */
+  sst_block_builder data;  /* the data block being filled */
+  sst_block_builder index; /* the index block */
+  filter_builder *filter;  /* NULL without a filter */
+  sst_buf last;            /* last key added */
+  uint64_t entries;        /* entries added */
+  int pending_index;       /* 1: a data block was flushed, no index entry */
+  sst_handle pending;      /* its handle */
+  sst_buf scratch;         /* compression output */
+  int status;              /* first failure; sticky */
 };
 
 int sst_builder_open(env *e, const char *path, const strata_table_options *o,
@@ -144,10 +144,9 @@ static int flush(sst_builder *b) {
 int sst_builder_add(sst_builder *b, const void *k, size_t kn, const void *v,
                     size_t vn) {
   if (b->status) return b->status;
-  if (b->entries &&
-      ikey_compare(b->cmp, b->last.data, b->last.len, k, kn) >= 0)
-    return st_error(STRATA_INVALID_ARGUMENT,
-                    "%s: keys added out of order", b->path);
+  if (b->entries && ikey_compare(b->cmp, b->last.data, b->last.len, k, kn) >= 0)
+    return st_error(STRATA_INVALID_ARGUMENT, "%s: keys added out of order",
+                    b->path);
   if (kn > UINT32_MAX / 2 || vn > UINT32_MAX / 2)
     return st_error(STRATA_INVALID_ARGUMENT, "%s: entry too large", b->path);
   if (b->pending_index && add_index_entry(b, k, kn)) return b->status;

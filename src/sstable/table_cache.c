@@ -15,22 +15,22 @@
 #include "util/status.h"
 
 struct sst_table_ref {
-  uint64_t number;           /* file number */
-  sst_table *t;              /* the open table */
-  int refs;                  /* users + 1 while listed */
-  int listed;                /* 1 while in the LRU list */
+  uint64_t number;            /* file number */
+  sst_table *t;               /* the open table */
+  int refs;                   /* users + 1 while listed */
+  int listed;                 /* 1 while in the LRU list */
   sst_table_ref *prev, *next; /* LRU list */
 };
 
 struct sst_table_cache {
-  env *e;                  /* file system */
-  char *dir;               /* database directory */
-  strata_table_options o;  /* options for opening */
-  size_t max_open;         /* listed tables kept at most */
-  size_t listed;           /* tables in the list */
-  size_t open;             /* tables open (listed or not) */
-  sst_table_ref head;      /* LRU sentinel */
-  pthread_mutex_t mu;      /* guards all of the above but e, dir, o */
+  env *e;                 /* file system */
+  char *dir;              /* database directory */
+  strata_table_options o; /* options for opening */
+  size_t max_open;        /* listed tables kept at most */
+  size_t listed;          /* tables in the list */
+  size_t open;            /* tables open (listed or not) */
+  sst_table_ref head;     /* LRU sentinel */
+  pthread_mutex_t mu;     /* guards all of the above but e, dir, o */
 };
 
 sst_table_cache *sst_table_cache_create(env *e, const char *dir,
@@ -69,7 +69,8 @@ static sst_table *unlist(sst_table_cache *c, sst_table_ref *r) {
 
 void sst_table_cache_destroy(sst_table_cache *c) {
   if (!c) return;
-  while (c->head.next != &c->head) sst_table_close(unlist(c, c->head.next));
+  while (c->head.next != &c->head)
+    sst_table_close(unlist(c, c->head.next));
   pthread_mutex_destroy(&c->mu);
   free(c->dir);
   free(c);

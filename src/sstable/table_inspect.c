@@ -122,15 +122,15 @@ int strata_table_inspect(const char *path, const strata_table_visitor *v,
       /* Whole-block check; the ordering is not known here, so a block is
        * well-formed if it is under either. */
       int bad = sst_iter_status(it);
-      if (!bad &&
-          sst_block_validate(d, n, SST_CMP_INTERNAL, path, h.offset) &&
+      if (!bad && sst_block_validate(d, n, SST_CMP_INTERNAL, path, h.offset) &&
           sst_block_validate(d, n, SST_CMP_BYTEWISE, path, h.offset))
         bad = STRATA_CORRUPTION;
       if (v->block) v->block(v->arg, &b);
       for (sst_iter_seek_first(it); v->entry && sst_iter_valid(it);
            sst_iter_next(it)) {
         size_t ekn, evn;
-        const uint8_t *ek = sst_iter_key(it, &ekn), *ev = sst_iter_value(it, &evn);
+        const uint8_t *ek = sst_iter_key(it, &ekn),
+                      *ev = sst_iter_value(it, &evn);
         v->entry(v->arg, &b, ek, ekn, ev, evn);
       }
       if (bad)
@@ -156,8 +156,8 @@ int strata_table_inspect(const char *path, const strata_table_visitor *v,
     strata_damage_kind dk;
     int type;
     if (sst_table_read(t, f.metaindex, &m, &mn, &dk, &type) == STRATA_OK) {
-      sst_iter *mi = sst_block_iter(m, mn, 0, SST_CMP_BYTEWISE, path,
-                                    f.metaindex.offset);
+      sst_iter *mi =
+          sst_block_iter(m, mn, 0, SST_CMP_BYTEWISE, path, f.metaindex.offset);
       for (sst_iter_seek_first(mi); mi && sst_iter_valid(mi);
            sst_iter_next(mi)) {
         size_t kn, hn;

@@ -42,22 +42,22 @@
 #include "util/status.h"
 
 struct strata_table {
-  env_file *file;                  /* the table (NULL after salvage) */
-  char *name;                      /* its path, for messages */
-  uint64_t size;                   /* file size, bytes */
-  strata_table_options o;          /* the options in force */
-  sst_cmp cmp;                     /* key ordering */
+  env_file *file;                   /* the table (NULL after salvage) */
+  char *name;                       /* its path, for messages */
+  uint64_t size;                    /* file size, bytes */
+  strata_table_options o;           /* the options in force */
+  sst_cmp cmp;                      /* key ordering */
   strata_table_damage_fn on_damage; /* damage reports, or NULL */
-  void *arg;                       /* for on_damage */
-  uint8_t *index;                  /* index block contents (owned) */
-  size_t index_n;                  /* its bytes */
-  uint8_t *filter;                 /* filter block contents, or NULL */
-  filter_reader fr;                /* reader over `filter` */
-  uint8_t *img;                    /* whole file when salvaged, else NULL */
-  int salvaged;                    /* 1: opened by salvage */
-  uint64_t cache_id;               /* this table's keys in o.cache */
-  int footer_ok;                   /* 1: the footer decoded */
-  sst_footer footer;               /* it, when footer_ok */
+  void *arg;                        /* for on_damage */
+  uint8_t *index;                   /* index block contents (owned) */
+  size_t index_n;                   /* its bytes */
+  uint8_t *filter;                  /* filter block contents, or NULL */
+  filter_reader fr;                 /* reader over `filter` */
+  uint8_t *img;                     /* whole file when salvaged, else NULL */
+  int salvaged;                     /* 1: opened by salvage */
+  uint64_t cache_id;                /* this table's keys in o.cache */
+  int footer_ok;                    /* 1: the footer decoded */
+  sst_footer footer;                /* it, when footer_ok */
 };
 
 static void report(sst_table *t, const char *block, uint64_t off,
@@ -199,8 +199,8 @@ static int read_meta(sst_table *t, sst_handle mh) {
   uint8_t *m;
   size_t n;
   strata_damage_kind kind;
-  int rc = sst_read_block(t->file, t->img, t->size, t->name, mh, 1, &m, &n,
-                          &kind);
+  int rc =
+      sst_read_block(t->file, t->img, t->size, t->name, mh, 1, &m, &n, &kind);
   if (rc == STRATA_OK)
     rc = sst_block_validate(m, n, SST_CMP_BYTEWISE, t->name, mh.offset);
   if (rc) {
@@ -262,8 +262,7 @@ static int salvage(sst_table *t, uint64_t end) {
     /* Well-formed under either ordering (a table opened without knowing
      * its keys, as by strata_table_inspect, may hold internal keys). */
     if (sst_block_validate(b, n, t->cmp, t->name, h.offset) != STRATA_OK &&
-        sst_block_validate(b, n, 1 - t->cmp, t->name, h.offset) !=
-            STRATA_OK) {
+        sst_block_validate(b, n, 1 - t->cmp, t->name, h.offset) != STRATA_OK) {
       free(b); /* verified bytes, but not a block: the filter, or junk */
       continue;
     }
@@ -298,7 +297,8 @@ static int salvage(sst_table *t, uint64_t end) {
                                  regs[i].offset == t->footer.metaindex.offset);
     if (regs[i].type < 0 && !known) { /* index/metaindex: reported already */
       size_t j = i + 1;
-      while (j < nregs && !is_data[j]) j++;
+      while (j < nregs && !is_data[j])
+        j++;
       char why[160];
       snprintf(why, sizeof why,
                "%llu bytes at offset %llu hold no intact block: keys between "
@@ -432,8 +432,7 @@ static int open_common(sst_table *t) {
   if (t->size < SST_FOOTER) {
     rc = ST_CORRUPT("%s: file too short to be a table (%llu bytes)", path,
                     (unsigned long long)t->size);
-  } else if (!(rc = read_at(t, t->size - SST_FOOTER, foot, SST_FOOTER,
-                            &got)) &&
+  } else if (!(rc = read_at(t, t->size - SST_FOOTER, foot, SST_FOOTER, &got)) &&
              got == SST_FOOTER) {
     doff = t->size - SST_FOOTER;
     dbytes = SST_FOOTER;
@@ -449,8 +448,8 @@ static int open_common(sst_table *t) {
     what = "index";
     doff = f.index.offset;
     dbytes = f.index.size + SST_TRAILER;
-    rc = sst_read_block(t->file, t->img, t->size, path, f.index, 1,
-                        &t->index, &t->index_n, &kind);
+    rc = sst_read_block(t->file, t->img, t->size, path, f.index, 1, &t->index,
+                        &t->index_n, &kind);
     if (rc == STRATA_OK &&
         (rc = sst_block_validate(t->index, t->index_n, t->cmp, path,
                                  f.index.offset)))
@@ -494,14 +493,14 @@ uint64_t sst_table_file_size(const sst_table *t) { return t->size; }
 /* ---- the two-level iterator --------------------------------------------- */
 
 typedef struct table_iter {
-  sst_iter base;      /* interface */
-  sst_table *t;       /* the table */
-  sst_iter *index;    /* over t->index */
-  sst_iter *data;     /* current data block, or NULL */
-  void *hold;         /* what keeps data's bytes alive */
-  uint64_t data_off;  /* offset of the current data block */
-  uint64_t reported;  /* offset+1 of the last damaged block reported */
-  int status;         /* sticky failure */
+  sst_iter base;     /* interface */
+  sst_table *t;      /* the table */
+  sst_iter *index;   /* over t->index */
+  sst_iter *data;    /* current data block, or NULL */
+  void *hold;        /* what keeps data's bytes alive */
+  uint64_t data_off; /* offset of the current data block */
+  uint64_t reported; /* offset+1 of the last damaged block reported */
+  int status;        /* sticky failure */
 } table_iter;
 
 static void set_data(table_iter *ti, sst_iter *data, void *hold) {
@@ -686,8 +685,8 @@ static void ti_destroy(sst_iter *it) {
   free(ti);
 }
 
-static const sst_iter_ops table_ops = {ti_valid, ti_first, ti_last,  ti_seek,
-                                       ti_next,  ti_prev,  ti_key,   ti_value,
+static const sst_iter_ops table_ops = {ti_valid,  ti_first,  ti_last, ti_seek,
+                                       ti_next,   ti_prev,   ti_key,  ti_value,
                                        ti_status, ti_destroy};
 
 sst_iter *sst_table_iter(sst_table *t) {
@@ -706,9 +705,9 @@ sst_iter *sst_table_iter(sst_table *t) {
 /* ---- point lookups ------------------------------------------------------ */
 
 /* Finds the first entry >= k in the one block the index names. */
-static int lookup(sst_table *t, const uint8_t *k, size_t n,
-                  const uint8_t *user, size_t un, uint8_t **key, size_t *kn,
-                  uint8_t **value, size_t *vn) {
+static int lookup(sst_table *t, const uint8_t *k, size_t n, const uint8_t *user,
+                  size_t un, uint8_t **key, size_t *kn, uint8_t **value,
+                  size_t *vn) {
   sst_iter *idx = sst_block_iter(t->index, t->index_n, 0, t->cmp, t->name, 0);
   if (!idx) return st_error(STRATA_NO_MEMORY, "out of memory");
   sst_iter_seek(idx, k, n);

@@ -47,8 +47,7 @@ uint64_t sst_table_file_size(const sst_table *t);
 
 /* The index block in use (the salvaged one after a salvage); valid while
  * the table is open. */
-void sst_table_index_block(const sst_table *t, const uint8_t **data,
-                           size_t *n);
+void sst_table_index_block(const sst_table *t, const uint8_t **data, size_t *n);
 /* 1 and *f if the footer decoded. */
 int sst_table_footer(const sst_table *t, sst_footer *f);
 /* sst_read_block on this table's file; *type gets the trailer's type byte

@@ -83,7 +83,8 @@ static char **tables_of(const char *dir, int *n) {
 }
 
 static void free_list(char **v, int n) {
-  for (int i = 0; i < n; i++) free(v[i]);
+  for (int i = 0; i < n; i++)
+    free(v[i]);
   free(v);
 }
 
@@ -155,9 +156,9 @@ static void check_leveldb_tables(int compression) {
     fclose(fh);
     sst_footer foot;
     CHECK_EQ(sst_footer_decode(img + n - SST_FOOTER, ts[f], &foot), STRATA_OK);
-    sst_iter *mi = sst_block_iter(img + foot.metaindex.offset,
-                                  foot.metaindex.size, 0, SST_CMP_BYTEWISE,
-                                  "m", 0);
+    sst_iter *mi =
+        sst_block_iter(img + foot.metaindex.offset, foot.metaindex.size, 0,
+                       SST_CMP_BYTEWISE, "m", 0);
     sst_iter_seek_first(mi);
     CHECK(sst_iter_valid(mi));
     size_t mk, mv;
@@ -190,8 +191,12 @@ static void check_leveldb_tables(int compression) {
   free_list(ts, nt);
 }
 
-TEST(leveldb_tables_read_snappy) { check_leveldb_tables(leveldb_snappy_compression); }
-TEST(leveldb_tables_read_uncompressed) { check_leveldb_tables(leveldb_no_compression); }
+TEST(leveldb_tables_read_snappy) {
+  check_leveldb_tables(leveldb_snappy_compression);
+}
+TEST(leveldb_tables_read_uncompressed) {
+  check_leveldb_tables(leveldb_no_compression);
+}
 
 /* Rewrites each LevelDB table with strata from its own entries (values
  * changed by `tweak`) into `out` (same name). */
@@ -200,7 +205,8 @@ static void rewrite(const char *src, const char *dst, int compression,
   strata_table_options o;
   strata_table_options_init(&o);
   o.internal_keys = 1;
-  o.compression = compression ? STRATA_COMPRESSION_SNAPPY : STRATA_COMPRESSION_NONE;
+  o.compression =
+      compression ? STRATA_COMPRESSION_SNAPPY : STRATA_COMPRESSION_NONE;
   strata_table *t;
   CHECK_EQ(strata_table_open(src, &o, NULL, NULL, &t), STRATA_OK);
   strata_table_iter *it;
@@ -237,7 +243,8 @@ TEST(leveldb_reads_strata_table) {
   for (int comp = 0; comp < 2; comp++) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s", test_path(comp ? "ldbs" : "ldbn"));
-    make_leveldb(dir, comp ? leveldb_snappy_compression : leveldb_no_compression);
+    make_leveldb(dir,
+                 comp ? leveldb_snappy_compression : leveldb_no_compression);
     int nt;
     char **ts = tables_of(dir, &nt);
     for (int f = 0; f < nt; f++) {
@@ -247,7 +254,8 @@ TEST(leveldb_reads_strata_table) {
       size_t a, b;
       uint8_t *x = slurp(ts[f], &a), *y = slurp(tmp, &b);
       CHECK_MSG(a == b && memcmp(x, y, a) == 0,
-                "strata's table differs from LevelDB's (%zu vs %zu bytes)", b, a);
+                "strata's table differs from LevelDB's (%zu vs %zu bytes)", b,
+                a);
       free(x);
       free(y);
       if (!comp) { /* same sizes: LevelDB's MANIFEST still matches */
@@ -285,8 +293,9 @@ TEST(leveldb_reads_strata_table) {
 }
 
 TEST(sst_dump_verifies_strata_table) {
-  CHECK_MSG(system("command -v sst_dump >/dev/null 2>&1") == 0,
-            "sst_dump is missing: install rocksdb-tools (scripts/deps.sh test)");
+  CHECK_MSG(
+      system("command -v sst_dump >/dev/null 2>&1") == 0,
+      "sst_dump is missing: install rocksdb-tools (scripts/deps.sh test)");
   for (int comp = 0; comp < 2; comp++) {
     strata_table_options o;
     strata_table_options_init(&o);
@@ -303,7 +312,8 @@ TEST(sst_dump_verifies_strata_table) {
       k.len = 0;
       int un = key_of(i, u), vn = val_of(i, v);
       ikey_append(&k, u, (size_t)un, (uint64_t)i + 1, IKEY_VALUE);
-      CHECK_EQ(strata_table_writer_add(w, k.data, k.len, v, (size_t)vn), STRATA_OK);
+      CHECK_EQ(strata_table_writer_add(w, k.data, k.len, v, (size_t)vn),
+               STRATA_OK);
     }
     sst_buf_free(&k);
     CHECK_EQ(strata_table_writer_finish(w, NULL), STRATA_OK);

@@ -32,11 +32,13 @@ static kv *make_kvs(size_t n, size_t maxk, size_t maxv) {
     if (test_rand() % 8 == 0) kn = (size_t)(test_rand() % 3);
     v[got].k = malloc(kn + 1);
     for (size_t i = 0; i < kn; i++)
-      v[got].k[i] = (uint8_t)(test_rand() % 4 == 0 ? test_rand() : 'a' + test_rand() % 3);
+      v[got].k[i] =
+          (uint8_t)(test_rand() % 4 == 0 ? test_rand() : 'a' + test_rand() % 3);
     v[got].kn = kn;
     v[got].vn = (size_t)(test_rand() % (maxv + 1));
     v[got].v = malloc(v[got].vn + 1);
-    for (size_t i = 0; i < v[got].vn; i++) v[got].v[i] = (uint8_t)test_rand();
+    for (size_t i = 0; i < v[got].vn; i++)
+      v[got].v[i] = (uint8_t)test_rand();
     got++;
     if (got == n) {
       qsort(v, n, sizeof *v, kv_cmp);
@@ -247,7 +249,7 @@ TEST(internal_key_order) {
 /* LevelDB's bloom_test: false positives at 10 bits/key stay near 1%. */
 TEST(bloom_false_positive_rate) {
   enum { N = 10000, PROBES = 100000 };
-  uint8_t (*keys)[4] = malloc(N * sizeof *keys);
+  uint8_t(*keys)[4] = malloc(N * sizeof *keys);
   const uint8_t **kp = malloc(N * sizeof *kp);
   size_t *kl = malloc(N * sizeof *kl);
   for (uint32_t i = 0; i < N; i++) {

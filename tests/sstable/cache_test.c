@@ -18,7 +18,8 @@ TEST(cache_budget_and_lru) {
   sst_cache *c = strata_block_cache_create(16 * 1024); /* 1 KiB per shard */
   uint64_t id = sst_cache_new_id(c);
   for (uint64_t off = 0; off < 1000; off++) {
-    sst_cache_entry *e = sst_cache_insert(c, id, off, block(100, (uint8_t)off), 100);
+    sst_cache_entry *e =
+        sst_cache_insert(c, id, off, block(100, (uint8_t)off), 100);
     CHECK(e != NULL);
     sst_cache_release(c, e);
     CHECK(sst_cache_usage(c) <= 16 * 1024);

@@ -19,7 +19,7 @@
 /* ---- scripted shapes ---------------------------------------------------- */
 
 typedef struct shape {
-  sst_file files[SST_LEVELS][32]; /* files per level */
+  sst_file files[SST_LEVELS][32];  /* files per level */
   sst_buf keys[SST_LEVELS][32][2]; /* their smallest/largest keys */
   sst_version v;                   /* the view the planners take */
 } shape;

@@ -73,7 +73,8 @@ TEST(merge_random_walks) {
         snprintf(k, sizeof k, "%05d", (int)(test_rand() % 700));
         sst_iter_seek(m, (const uint8_t *)k, 5);
         pos = 0;
-        while ((size_t)pos < nall && strcmp(all[pos].k, k) < 0) pos++;
+        while ((size_t)pos < nall && strcmp(all[pos].k, k) < 0)
+          pos++;
       } else if (op <= 2 && pos >= 0 && (size_t)pos < nall) {
         sst_iter_next(m);
         pos++;
@@ -97,7 +98,8 @@ TEST(merge_random_walks) {
     }
     CHECK_EQ(sst_iter_status(m), STRATA_OK);
     sst_iter_destroy(m);
-    for (int s = 0; s < NSRC; s++) sst_block_builder_free(&b[s]);
+    for (int s = 0; s < NSRC; s++)
+      sst_block_builder_free(&b[s]);
   }
 }
 
@@ -130,11 +132,14 @@ TEST(merge_internal_newest_first) {
     uint64_t seq;
     int type;
     CHECK_EQ(ikey_parse(key, kn, &ul, &seq, &type), 0);
-    if (n % 2 == 0) CHECK(seq >= 100); /* first of each pair: newest */
-    else CHECK(seq < 100);
+    if (n % 2 == 0)
+      CHECK(seq >= 100); /* first of each pair: newest */
+    else
+      CHECK(seq < 100);
   }
   CHECK_EQ(n, 20);
   sst_iter_destroy(m);
   sst_buf_free(&k);
-  for (int s = 0; s < 2; s++) sst_block_builder_free(&b[s]);
+  for (int s = 0; s < 2; s++)
+    sst_block_builder_free(&b[s]);
 }

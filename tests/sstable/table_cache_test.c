@@ -23,7 +23,8 @@ static void make(const char *dir, uint64_t number) {
 
 TEST(table_cache_bounds_open_tables) {
   const char *dir = test_tmpdir();
-  for (uint64_t i = 1; i <= 10; i++) make(dir, i);
+  for (uint64_t i = 1; i <= 10; i++)
+    make(dir, i);
   strata_table_options o;
   strata_table_options_init(&o);
   sst_table_cache *c = sst_table_cache_create(env_posix(), dir, 3, &o);

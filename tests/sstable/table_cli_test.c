@@ -90,11 +90,13 @@ TEST(cli_table_dump_and_verify_clean) {
   CHECK_EQ(tool(args), 0);
   CHECK(strstr(output(), "3000 records intact, 0 damaged regions") != NULL);
   /* --json: valid, one record per entry. */
-  snprintf(args, sizeof args,
-           "dump --json '%s' | python3 -c 'import json,sys; j=json.load(sys.stdin); "
-           "assert len(j[\"records\"])==3000; assert j[\"records\"][9][\"type\"]==\"del\"; "
-           "assert j[\"footer\"][\"ok\"]; print(\"JSONOK\")'",
-           path);
+  snprintf(
+      args, sizeof args,
+      "dump --json '%s' | python3 -c 'import json,sys; j=json.load(sys.stdin); "
+      "assert len(j[\"records\"])==3000; assert "
+      "j[\"records\"][9][\"type\"]==\"del\"; "
+      "assert j[\"footer\"][\"ok\"]; print(\"JSONOK\")'",
+      path);
   tool(args);
   CHECK(strstr(output(), "JSONOK") != NULL);
 }
@@ -111,11 +113,13 @@ TEST(cli_table_verify_damage) {
         NULL);
   CHECK(strstr(o, " up to ") != NULL);
   CHECK(strstr(o, "1 damaged region,") != NULL);
-  snprintf(args, sizeof args,
-           "verify --json '%s' | python3 -c 'import json,sys; j=json.load(sys.stdin); "
-           "assert not j[\"ok\"]; assert len(j[\"damage\"])==1; "
-           "assert j[\"damage\"][0][\"kind\"]==\"checksum\"; print(\"JSONOK\")'",
-           path);
+  snprintf(
+      args, sizeof args,
+      "verify --json '%s' | python3 -c 'import json,sys; "
+      "j=json.load(sys.stdin); "
+      "assert not j[\"ok\"]; assert len(j[\"damage\"])==1; "
+      "assert j[\"damage\"][0][\"kind\"]==\"checksum\"; print(\"JSONOK\")'",
+      path);
   tool(args);
   CHECK(strstr(output(), "JSONOK") != NULL);
   snprintf(args, sizeof args, "dump '%s'", path);
@@ -142,7 +146,8 @@ TEST(cli_table_index_destroyed) {
   p = decode_varint64(p, foot + 40, &ms);
   p = decode_varint64(p, foot + 40, &io);
   decode_varint64(p, foot + 40, &is);
-  for (uint64_t i = 0; i < is; i += 7) flip(path, (long)(io + i));
+  for (uint64_t i = 0; i < is; i += 7)
+    flip(path, (long)(io + i));
   snprintf(args, sizeof args, "verify '%s'", path);
   CHECK_EQ(tool(args), 1);
   char *o = output();
@@ -168,8 +173,7 @@ TEST(cli_table_versions_index_destroyed) {
       char u[16];
       int un = snprintf(u, sizeof u, "k%06d", i);
       k.len = 0;
-      ikey_append(&k, u, (size_t)un, (uint64_t)(256 * s + i % 200),
-                  IKEY_VALUE);
+      ikey_append(&k, u, (size_t)un, (uint64_t)(256 * s + i % 200), IKEY_VALUE);
       CHECK_EQ(strata_table_writer_add(w, k.data, k.len, "v", 1), STRATA_OK);
     }
   sst_buf_free(&k);
@@ -186,7 +190,8 @@ TEST(cli_table_versions_index_destroyed) {
   p = decode_varint64(p, foot + 40, &ms);
   p = decode_varint64(p, foot + 40, &io);
   decode_varint64(p, foot + 40, &is);
-  for (uint64_t i = 0; i < is; i += 5) flip(path, (long)(io + i));
+  for (uint64_t i = 0; i < is; i += 5)
+    flip(path, (long)(io + i));
   snprintf(args, sizeof args, "verify '%s'", path);
   CHECK_EQ(tool(args), 1);
   CHECK(strstr(output(), "3000 records intact, 1 damaged region") != NULL);

@@ -41,12 +41,13 @@ static ent *make_ents(size_t n, size_t maxv) {
 }
 
 static void free_ents(ent *e, size_t n) {
-  for (size_t i = 0; i < n; i++) free(e[i].v);
+  for (size_t i = 0; i < n; i++)
+    free(e[i].v);
   free(e);
 }
 
-static void write_table(const char *path, const strata_table_options *o,
-                        ent *e, size_t n) {
+static void write_table(const char *path, const strata_table_options *o, ent *e,
+                        size_t n) {
   strata_table_writer *w;
   CHECK_EQ(strata_table_writer_open(path, o, &w), STRATA_OK);
   for (size_t i = 0; i < n; i++)
@@ -127,7 +128,8 @@ static size_t scan_all(const char *path, strata_table_options *o, ent *e,
        strata_table_iter_next(it)) {
     const char *k = strata_table_iter_key(it, &kn);
     const void *v = strata_table_iter_value(it, &vn);
-    while (j < n && (e[j].kn != kn || memcmp(e[j].k, k, kn) != 0)) j++;
+    while (j < n && (e[j].kn != kn || memcmp(e[j].k, k, kn) != 0))
+      j++;
     CHECK(j < n);
     if (j < n) {
       CHECK_MEM(v, vn, e[j].v, e[j].vn);
@@ -186,8 +188,7 @@ static void check_round_trip(strata_table_options *o, size_t n, size_t maxv) {
     CHECK_EQ(strata_table_get(t, e[j].k, e[j].kn, &val, &vn), STRATA_OK);
     CHECK_MEM(val, vn, e[j].v, e[j].vn);
     free(val);
-    CHECK_EQ(strata_table_get(t, gap, (size_t)gn, &val, &vn),
-             STRATA_NOT_FOUND);
+    CHECK_EQ(strata_table_get(t, gap, (size_t)gn, &val, &vn), STRATA_NOT_FOUND);
   }
   strata_table_iter_seek(it, "zzz", 3);
   CHECK(!strata_table_iter_valid(it));
@@ -406,9 +407,9 @@ TEST(table_damaged_index_metaindex_footer_filter) {
   sst_footer f;
   data_blocks(img, n, h, 512, &f);
   struct {
-    const char *name;   /* case */
-    uint64_t at;        /* byte flipped */
-    const char *block;  /* expected report */
+    const char *name;  /* case */
+    uint64_t at;       /* byte flipped */
+    const char *block; /* expected report */
   } cases[] = {
       {"index", f.index.offset + f.index.size / 2, "index"},
       {"index trailer", f.index.offset + f.index.size + 2, "index"},
@@ -504,7 +505,8 @@ TEST(table_salvage_index_lost_and_block_damaged) {
   CHECK_U64(d.bytes[1], h[b].size + SST_TRAILER);
   size_t lost = 0;
   for (size_t i = 0; i < NENT; i++) {
-    int in_gap = strcmp(e[i].k, d.after[1]) > 0 && strcmp(e[i].k, d.upto[1]) < 0;
+    int in_gap =
+        strcmp(e[i].k, d.after[1]) > 0 && strcmp(e[i].k, d.upto[1]) < 0;
     CHECK_EQ(seen[i], !in_gap);
     lost += !seen[i];
   }
@@ -543,7 +545,8 @@ TEST(table_truncated_at_every_block_boundary) {
       size_t got = scan_all(bad, &o, e, NENT, seen, &d, &st);
       CHECK_EQ(st, STRATA_OK);
       CHECK_EQ(got, expect);
-      for (size_t i = 0; i < NENT; i++) CHECK_EQ(seen[i], i < expect);
+      for (size_t i = 0; i < NENT; i++)
+        CHECK_EQ(seen[i], i < expect);
     }
     if (b < nb) {
       /* Entries of block b: count them from the block itself. */
@@ -601,7 +604,8 @@ TEST(table_wrong_compression_byte) {
 /* The CRC shift identity salvage relies on. */
 TEST(salvage_crc_shift) {
   uint8_t buf[300];
-  for (int i = 0; i < 300; i++) buf[i] = (uint8_t)test_rand();
+  for (int i = 0; i < 300; i++)
+    buf[i] = (uint8_t)test_rand();
   for (size_t a = 0; a < 300; a += 37) {
     uint32_t whole = crc32c_value(buf, 300);
     uint32_t ca = crc32c_value(buf, a), cb = crc32c_value(buf + a, 300 - a);
@@ -623,7 +627,8 @@ TEST(table_random_damage_skip) {
     uint8_t *copy = malloc(n);
     memcpy(copy, img, n);
     int flips = 1 + (int)(test_rand() % 4);
-    for (int i = 0; i < flips; i++) copy[test_rand() % n] ^= (uint8_t)(1 + test_rand() % 255);
+    for (int i = 0; i < flips; i++)
+      copy[test_rand() % n] ^= (uint8_t)(1 + test_rand() % 255);
     write_file(bad, copy, n);
     dmg d = {0};
     int st;
@@ -757,7 +762,8 @@ TEST(table_binary_keys_round_trip) {
     e[n].kn = kn;
     e[n].vn = i == 7 ? (1u << 20) : (size_t)(test_rand() % 50);
     e[n].v = malloc(e[n].vn + 1);
-    for (size_t j = 0; j < e[n].vn; j++) e[n].v[j] = (uint8_t)test_rand();
+    for (size_t j = 0; j < e[n].vn; j++)
+      e[n].v[j] = (uint8_t)test_rand();
     n++;
   }
   qsort(e, n, sizeof *e, bkv_cmp);
@@ -892,7 +898,8 @@ TEST(table_salvage_cost_2mib) {
   for (int i = 0; i < ENTRIES; i++) {
     char k[24], v[120];
     int kn = snprintf(k, sizeof k, "%016d", i);
-    for (int j = 0; j < 110; j++) v[j] = (char)(j < 60 ? test_rand() : 'x');
+    for (int j = 0; j < 110; j++)
+      v[j] = (char)(j < 60 ? test_rand() : 'x');
     CHECK_EQ(strata_table_writer_add(w, k, (size_t)kn, v, 110), STRATA_OK);
   }
   uint64_t size;
@@ -909,8 +916,8 @@ TEST(table_salvage_cost_2mib) {
   strata_table *t;
   CHECK_EQ(strata_table_open(path, &o, NULL, NULL, &t), STRATA_OK);
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  double secs = (double)(t1.tv_sec - t0.tv_sec) +
-                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  double secs =
+      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   printf("salvage of a %llu-byte table: %.3f s\n", (unsigned long long)size,
          secs);
   CHECK(secs < 60);

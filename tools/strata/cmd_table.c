@@ -30,16 +30,16 @@
 #include "cli.h"
 
 typedef struct tdump {
-  const cli_options *o;   /* hex, json */
-  json_writer json;       /* with --json: the writer */
-  uint64_t blocks;        /* blocks seen */
-  uint64_t entries;       /* entries printed */
+  const cli_options *o;        /* hex, json */
+  json_writer json;            /* with --json: the writer */
+  uint64_t blocks;             /* blocks seen */
+  uint64_t entries;            /* entries printed */
   strata_table_block_info *bv; /* with --json: the blocks, for later */
-  size_t nb, capb;        /* blocks held, slots allocated */
-  cli_drops drops;        /* damage, copied */
-  cli_buf drop_ranges;    /* with --json: per drop "after\0upto\0" texts */
-  int footer_ok;          /* footer callback: decoded */
-  uint64_t fo[4];         /* metaindex offset/size, index offset/size */
+  size_t nb, capb;             /* blocks held, slots allocated */
+  cli_drops drops;             /* damage, copied */
+  cli_buf drop_ranges;         /* with --json: per drop "after\0upto\0" texts */
+  int footer_ok;               /* footer callback: decoded */
+  uint64_t fo[4];              /* metaindex offset/size, index offset/size */
 } tdump;
 
 static const char *compression_name(int c, char *buf, size_t n) {
@@ -88,8 +88,7 @@ static void on_block(void *arg, const strata_table_block_info *b) {
 }
 
 static void on_entry(void *arg, const strata_table_block_info *b,
-                     const void *key, size_t kn, const void *value,
-                     size_t vn) {
+                     const void *key, size_t kn, const void *value, size_t vn) {
   tdump *d = arg;
   size_t ul;
   uint64_t seq;
