@@ -194,6 +194,63 @@ int sst_block_validate(const uint8_t *data, size_t size, sst_cmp cmp,
   return STRATA_OK;
 }
 
+int sst_block_find(const uint8_t *data, size_t size, sst_cmp cmp,
+                   const uint8_t *k, size_t n, sst_buf *scratch,
+                   const uint8_t **key, size_t *kn, const uint8_t **val,
+                   size_t *vn, const char *file, uint64_t offset) {
+  if (sst_block_check(data, size, file, offset)) return -STRATA_CORRUPTION;
+  uint32_t nres = decode_fixed32(data + size - 4);
+  size_t rs = size - 4 - 4 * (size_t)nres;
+  const uint8_t *limit = data + rs;
+  const char *why = NULL;
+  /* Binary search over restart keys, compared in place (shared == 0). */
+  uint32_t lo = 0, hi = nres - 1;
+  while (lo < hi && !why) {
+    uint32_t mid = lo + (hi - lo + 1) / 2;
+    uint32_t off = decode_fixed32(limit + 4 * (size_t)mid);
+    uint32_t shared, non, vlen;
+    const uint8_t *p =
+        off < rs ? entry_header(data + off, limit, &shared, &non, &vlen) : NULL;
+    if (!p || shared != 0 || (size_t)(limit - p) < (size_t)non + vlen) {
+      why = "bad restart entry";
+      break;
+    }
+    if (ikey_compare(cmp, p, non, k, n) < 0)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  /* Linear scan from that restart. */
+  uint32_t off = why ? 0 : decode_fixed32(limit + 4 * (size_t)lo);
+  const uint8_t *p = data + (off <= rs ? off : rs);
+  scratch->len = 0;
+  while (!why && p < limit) {
+    uint32_t shared, non, vlen;
+    if (!(p = entry_header(p, limit, &shared, &non, &vlen)) ||
+        shared > scratch->len || (size_t)(limit - p) < (size_t)non + vlen) {
+      why = "malformed entry";
+      break;
+    }
+    scratch->len = shared;
+    if (sst_buf_add(scratch, p, non)) return -STRATA_NO_MEMORY;
+    if (ikey_compare(cmp, scratch->data, scratch->len, k, n) >= 0) {
+      *key = scratch->data ? scratch->data : (const uint8_t *)"";
+      *kn = scratch->len;
+      *val = p + non;
+      *vn = vlen;
+      return 1;
+    }
+    p += non + vlen;
+  }
+  if (!why && off > rs) why = "restart offset out of range";
+  if (why) {
+    ST_CORRUPT("%s: %s in block at offset %llu", file, why,
+               (unsigned long long)offset);
+    return -STRATA_CORRUPTION;
+  }
+  return 0;
+}
+
 /* ---- the iterator ------------------------------------------------------- */
 
 typedef struct block_iter {

@@ -50,6 +50,16 @@ int sst_block_check(const uint8_t *data, size_t size, const char *file,
 int sst_block_validate(const uint8_t *data, size_t size, sst_cmp cmp,
                        const char *file, uint64_t offset);
 
+/* One-shot seek without an iterator (for point lookups): finds the first
+ * entry with key >= k. Returns 1 and sets the key (in `scratch`, which the
+ * caller owns and frees; valid until scratch changes) and the value (inside
+ * data); 0 if every key is < k; -STRATA_CORRUPTION when the block is
+ * malformed (message naming file and offset); -STRATA_NO_MEMORY. */
+int sst_block_find(const uint8_t *data, size_t size, sst_cmp cmp,
+                   const uint8_t *k, size_t n, sst_buf *scratch,
+                   const uint8_t **key, size_t *kn, const uint8_t **val,
+                   size_t *vn, const char *file, uint64_t offset);
+
 /* An iterator over block contents `data` (not copied; must outlive the
  * iterator unless `owned`, in which case it is free()d with the iterator).
  * Malformed entries make the iterator invalid with STRATA_CORRUPTION naming

@@ -708,61 +708,61 @@ sst_iter *sst_table_iter(sst_table *t) {
 static int lookup(sst_table *t, const uint8_t *k, size_t n, const uint8_t *user,
                   size_t un, uint8_t **key, size_t *kn, uint8_t **value,
                   size_t *vn) {
-  sst_iter *idx = sst_block_iter(t->index, t->index_n, 0, t->cmp, t->name, 0);
-  if (!idx) return st_error(STRATA_NO_MEMORY, "out of memory");
-  sst_iter_seek(idx, k, n);
+  sst_buf scratch = {0};
+  const uint8_t *ik, *iv;
+  size_t ikn, ivn;
+  int f = sst_block_find(t->index, t->index_n, t->cmp, k, n, &scratch, &ik,
+                         &ikn, &iv, &ivn, t->name, 0);
+  sst_handle h;
   int rc = STRATA_NOT_FOUND;
-  if (!sst_iter_valid(idx)) {
-    rc = sst_iter_status(idx) ? sst_iter_status(idx) : STRATA_NOT_FOUND;
-    sst_iter_destroy(idx);
+  if (f < 0)
+    rc = f == -STRATA_NO_MEMORY ? st_error(STRATA_NO_MEMORY, "out of memory")
+                                : STRATA_CORRUPTION;
+  else if (f == 1 && !sst_handle_decode(iv, iv + ivn, &h))
+    rc = ST_CORRUPT("%s: bad block handle in index", t->name);
+  if (f != 1 || rc != STRATA_NOT_FOUND) {
+    sst_buf_free(&scratch);
     return rc;
   }
-  size_t hv;
-  const uint8_t *v = sst_iter_value(idx, &hv);
-  sst_handle h;
-  if (!sst_handle_decode(v, v + hv, &h)) {
-    sst_iter_destroy(idx);
-    return ST_CORRUPT("%s: bad block handle in index", t->name);
-  }
-  sst_iter_destroy(idx);
-  if (t->filter && !filter_reader_may_match(&t->fr, h.offset, user, un))
+  if (t->filter && !filter_reader_may_match(&t->fr, h.offset, user, un)) {
+    sst_buf_free(&scratch);
     return STRATA_NOT_FOUND;
+  }
   const uint8_t *d;
   size_t dn;
   void *hold;
   strata_damage_kind kind;
   rc = get_block(t, h, &d, &dn, &hold, &kind);
-  if (rc) return rc;
-  sst_iter *b = sst_block_iter(d, dn, 0, t->cmp, t->name, h.offset);
-  if (!b) {
-    release_block(t, hold);
-    return st_error(STRATA_NO_MEMORY, "out of memory");
+  if (rc) {
+    sst_buf_free(&scratch);
+    return rc;
   }
-  sst_iter_seek(b, k, n);
-  rc = sst_iter_status(b) ? sst_iter_status(b) : STRATA_NOT_FOUND;
-  if (sst_iter_valid(b)) {
-    size_t fk, fv;
-    const uint8_t *fkey = sst_iter_key(b, &fk), *fval = sst_iter_value(b, &fv);
-    size_t fu = ikey_filter_len(t->cmp, fk);
-    if (fu == un && (un == 0 || memcmp(fkey, user, un) == 0)) {
-      *key = malloc(fk ? fk : 1);
-      *value = malloc(fv ? fv : 1);
-      if (!*key || !*value) {
-        free(*key);
-        free(*value);
-        *key = *value = NULL;
-        rc = st_error(STRATA_NO_MEMORY, "out of memory");
-      } else {
-        if (fk) memcpy(*key, fkey, fk);
-        if (fv) memcpy(*value, fval, fv);
-        *kn = fk;
-        *vn = fv;
-        rc = STRATA_OK;
-      }
+  const uint8_t *fkey, *fval;
+  size_t fk, fv;
+  f = sst_block_find(d, dn, t->cmp, k, n, &scratch, &fkey, &fk, &fval, &fv,
+                     t->name, h.offset);
+  rc = f == -STRATA_NO_MEMORY ? st_error(STRATA_NO_MEMORY, "out of memory")
+       : f < 0                ? STRATA_CORRUPTION
+                              : STRATA_NOT_FOUND;
+  if (f == 1 && ikey_filter_len(t->cmp, fk) == un &&
+      (un == 0 || memcmp(fkey, user, un) == 0)) {
+    *key = malloc(fk ? fk : 1);
+    *value = malloc(fv ? fv : 1);
+    if (!*key || !*value) {
+      free(*key);
+      free(*value);
+      *key = *value = NULL;
+      rc = st_error(STRATA_NO_MEMORY, "out of memory");
+    } else {
+      if (fk) memcpy(*key, fkey, fk);
+      if (fv) memcpy(*value, fval, fv);
+      *kn = fk;
+      *vn = fv;
+      rc = STRATA_OK;
     }
   }
-  sst_iter_destroy(b);
   release_block(t, hold);
+  sst_buf_free(&scratch);
   return rc;
 }
 
