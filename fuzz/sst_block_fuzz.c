@@ -9,7 +9,8 @@
  *  - never a crash or a read outside the input (ASan);
  *  - a block that passes sst_block_validate scans forward without error,
  *    backward returns exactly the forward entries in reverse, and seek
- *    lands on the first key >= target with prev < target;
+ *    lands on the first key >= target with prev < target, the same entry
+ *    sst_block_find returns;
  *  - a non-OK status leaves the iterator not valid, and statuses are only
  *    STRATA_OK or STRATA_CORRUPTION.
  */
@@ -81,6 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const uint8_t *k = sst_iter_key(s, &kn);
       if (valid) {
         REQUIRE(ikey_compare(cmp, k, kn, copy, t) >= 0);
+        /* The one-shot lookup finds the same entry. */
+        sst_buf scratch = {0};
+        const uint8_t *fk, *fv;
+        size_t fkn, fvn;
+        REQUIRE(sst_block_find(copy, n, cmp, copy, t, &scratch, &fk, &fkn, &fv,
+                               &fvn, "fuzz", 0) == 1);
+        REQUIRE(fkn == kn && (kn == 0 || memcmp(fk, k, kn) == 0));
+        sst_buf_free(&scratch);
         sst_iter_prev(s);
         if (sst_iter_valid(s)) {
           k = sst_iter_key(s, &kn);

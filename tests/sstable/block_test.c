@@ -112,6 +112,27 @@ static void check_block(kv *v, size_t n, int interval) {
     }
     free(after);
   }
+  /* sst_block_find agrees with the iterator's seek for every key and the
+   * gap after it. */
+  sst_buf scratch = {0};
+  for (size_t j = 0; j < n; j++) {
+    const uint8_t *fk, *fv;
+    size_t fkn, fvn;
+    CHECK_EQ(sst_block_find(d, size, SST_CMP_BYTEWISE, v[j].k, v[j].kn,
+                            &scratch, &fk, &fkn, &fv, &fvn, "blk", 0),
+             1);
+    CHECK_MEM(fk, fkn, v[j].k, v[j].kn);
+    CHECK_MEM(fv, fvn, v[j].v, v[j].vn);
+    uint8_t *after = malloc(v[j].kn + 1);
+    memcpy(after, v[j].k, v[j].kn);
+    after[v[j].kn] = 0;
+    int f = sst_block_find(d, size, SST_CMP_BYTEWISE, after, v[j].kn + 1,
+                           &scratch, &fk, &fkn, &fv, &fvn, "blk", 0);
+    CHECK_EQ(f, j + 1 < n ? 1 : 0);
+    if (f == 1 && j + 1 < n) CHECK_MEM(fk, fkn, v[j + 1].k, v[j + 1].kn);
+    free(after);
+  }
+  sst_buf_free(&scratch);
   sst_iter_destroy(it);
   sst_block_builder_free(&b);
 }
