@@ -253,6 +253,16 @@ int sst_plan_leveled(const sst_version *v, const sst_leveled_opts *o,
   p->output_level = level + 1;
   p->max_output_size = o->target_file_size;
   p->max_grandparent = o->max_grandparent;
+  if (p->ninputs[level] == 1 && p->ninputs[level + 1] == 0) {
+    uint64_t gp = 0; /* grandparent bytes the moved file overlaps */
+    const sst_file *f = &v->files[level][p->inputs[level][0]];
+    if (level + 2 < SST_LEVELS)
+      for (size_t i = 0; i < v->n[level + 2]; i++)
+        if (overlaps(&v->files[level + 2][i], f->smallest, f->smallest_len,
+                     f->largest, f->largest_len))
+          gp += v->files[level + 2][i].size;
+    p->trivial_move = gp <= o->max_grandparent;
+  }
   p->score = best;
   p->reason = level == 0 ? "level0-files" : "level-size";
   return STRATA_OK;

@@ -67,9 +67,12 @@ typedef struct sst_plan {
   uint64_t max_output_size;   /* split outputs at this size (0: never) */
   uint64_t max_grandparent;   /* split when overlap with output_level+1
                                  exceeds this (0: never) */
-  double score;               /* why: >= 1 means over budget */
-  const char *reason;         /* "level0-files", "level-size", "size-ratio",
-                                 "space-amp" */
+  int trivial_move;   /* 1: one input file, nothing to merge with and little
+                         grandparent overlap: the caller may move it to
+                         output_level (LevelDB's IsTrivialMove) */
+  double score;       /* why: >= 1 means over budget */
+  const char *reason; /* "level0-files", "level-size", "size-ratio",
+                         "space-amp" */
 } sst_plan;
 
 /* Plans the most urgent leveled compaction, if any (plan->level == -1 when

@@ -505,3 +505,30 @@ TEST(leveled_expansion) {
   sst_plan_free(&p);
   free_shape(s);
 }
+
+/* A lone file with nothing below it to merge with is a trivial move, unless
+ * it overlaps too much of the grandparent level. */
+TEST(leveled_trivial_move) {
+  shape *s = calloc(1, sizeof *s);
+  sst_leveled_opts o;
+  sst_leveled_defaults(&o);
+  add_file(s, 1, 1, "a", "c", 1, 11);
+  add_file(s, 2, 2, "x", "z", 1, 1);
+  add_file(s, 3, 3, "a", "b", 1, 5);
+  sst_plan p;
+  CHECK_EQ(sst_plan_leveled(&s->v, &o, NULL, &p), STRATA_OK);
+  CHECK_EQ(p.level, 1);
+  CHECK_EQ(p.ninputs[2], 0);
+  CHECK_EQ(p.trivial_move, 1);
+  sst_plan_free(&p);
+  add_file(s, 3, 4, "b", "c", 1, 30); /* 35 MiB of grandparents > 20 */
+  CHECK_EQ(sst_plan_leveled(&s->v, &o, NULL, &p), STRATA_OK);
+  CHECK_EQ(p.trivial_move, 0);
+  sst_plan_free(&p);
+  add_file(s, 2, 5, "b", "b", 1, 1); /* now something to merge with */
+  CHECK_EQ(sst_plan_leveled(&s->v, &o, NULL, &p), STRATA_OK);
+  CHECK_EQ(p.trivial_move, 0);
+  CHECK_EQ(p.ninputs[2], 1);
+  sst_plan_free(&p);
+  free_shape(s);
+}
