@@ -7,6 +7,7 @@
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make bench-log  the record-log benchmark (Release, build-release/)
 #   make bench-bitcask  the Bitcask benchmark, 1M and 10M keys (build-release/)
+#   make bench-sstable  the table benchmark (Release, build-release/)
 #   make format     clang-format every source file
 
 MAKEFLAGS += --no-print-directory
@@ -14,7 +15,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask format clean
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -57,6 +58,11 @@ bench-bitcask:
 	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_bitcask
 	cd build-release && ./bench_bitcask
+bench-sstable:
+	@bash scripts/deps.sh build
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_sstable
+	./build-release/bench_sstable
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -298,6 +298,142 @@ typedef void (*strata_bitcask_lost_fn)(void *arg, const void *key,
 size_t strata_bitcask_lost_keys(strata_bitcask *db, strata_bitcask_lost_fn fn,
                                 void *arg);
 /* ==== end of the Bitcask engine ========================================= */
+/* ==== sorted string tables (SPEC §1 `sstable`; docs/formats/table.md) ====
+ * LevelDB's table format byte for byte. A table maps keys to values in
+ * increasing key order; keys are either plain bytes (bytewise order) or
+ * LevelDB internal keys (user key + fixed64 (sequence << 8 | type)), ordered
+ * by user key ascending, then sequence descending. */
+
+typedef enum strata_compression {
+  STRATA_COMPRESSION_NONE = 0,   /* stored as is */
+  STRATA_COMPRESSION_SNAPPY = 1, /* LevelDB 1.23's default */
+  STRATA_COMPRESSION_ZSTD = 2    /* strata-only: LevelDB 1.23 cannot read it */
+} strata_compression;
+
+/* A sharded LRU cache of uncompressed blocks with a byte budget, shared by
+ * every table opened with it. Thread-safe. Destroy after every table that
+ * uses it is closed. */
+typedef struct strata_block_cache strata_block_cache;
+strata_block_cache *strata_block_cache_create(size_t capacity_bytes);
+void strata_block_cache_destroy(strata_block_cache *c);
+
+typedef struct strata_table_options {
+  size_t block_size;      /* target data-block bytes before compression */
+  int restart_interval;   /* entries between restart points */
+  int bloom_bits_per_key; /* 0: no filter block; LevelDB uses 10 */
+  strata_compression compression; /* writing: block compression */
+  int allow_zstd;                 /* must be 1 for zstd to be written */
+  int internal_keys;              /* 1: keys are LevelDB internal keys */
+  strata_recovery policy;         /* reading: skip goes past a damaged block */
+  int verify_checksums;           /* reading: verify every block's CRC32C */
+  strata_block_cache *cache;      /* reading: shared block cache, or NULL */
+} strata_table_options;
+
+/* Defaults: 4096-byte blocks, restart every 16, 10 bloom bits per key, Snappy,
+ * bytewise keys, policy absolute, checksums verified, no cache. */
+void strata_table_options_init(strata_table_options *o);
+
+/* A damaged block (or footer/index/metaindex) met while reading a table. */
+typedef struct strata_table_damage {
+  strata_damage damage; /* file, offset, bytes (trailer included), kind... */
+  const char *block;    /* "data", "index", "metaindex", "filter", "footer" */
+  const void *after;    /* lost keys are > this key; NULL: from the start */
+  size_t after_len;     /* its length */
+  const void *upto;     /* lost keys are <= this key; NULL: to the end */
+  size_t upto_len;      /* its length */
+} strata_table_damage;
+/* Called per damaged region; the struct is valid during the call only. */
+typedef void (*strata_table_damage_fn)(void *arg, const strata_table_damage *d);
+
+typedef struct strata_table_writer strata_table_writer;
+/* Creates (truncating) a table file. STRATA_INVALID_ARGUMENT for zstd without
+ * allow_zstd. Finish or abandon with the calls below. */
+int strata_table_writer_open(const char *path, const strata_table_options *o,
+                             strata_table_writer **out);
+/* Adds an entry; keys must strictly increase (STRATA_INVALID_ARGUMENT
+ * otherwise). */
+int strata_table_writer_add(strata_table_writer *w, const void *key,
+                            size_t key_len, const void *value,
+                            size_t value_len);
+/* Writes filter, metaindex, index and footer, fsyncs the file and its
+ * directory, closes and frees the writer. *file_size may be NULL. */
+int strata_table_writer_finish(strata_table_writer *w, uint64_t *file_size);
+/* Closes and frees without finishing (the file stays incomplete); NULL ok. */
+void strata_table_writer_abandon(strata_table_writer *w);
+
+typedef struct strata_table strata_table;
+/* Opens a table. A damaged footer, index or metaindex is reported to
+ * on_damage (may be NULL); under STRATA_RECOVERY_SKIP the table is then
+ * salvaged (its intact data blocks found by walking the file from offset 0)
+ * and opens; under the other policies open fails with STRATA_CORRUPTION.
+ * Close with strata_table_close. */
+int strata_table_open(const char *path, const strata_table_options *o,
+                      strata_table_damage_fn on_damage, void *arg,
+                      strata_table **out);
+void strata_table_close(strata_table *t);
+/* Point lookup. Bytewise tables: the exact key. Internal-key tables: `key` is
+ * a user key and the newest version answers (a deletion is NOT_FOUND).
+ * STRATA_OK: *value (malloc'd; caller frees with free()) and *value_len.
+ * STRATA_NOT_FOUND; STRATA_CORRUPTION naming the file and block offset if the
+ * block that would hold the key is damaged. */
+int strata_table_get(strata_table *t, const void *key, size_t key_len,
+                     void **value, size_t *value_len);
+/* 1 if the table was opened by salvage (its index or footer is damaged). */
+int strata_table_salvaged(const strata_table *t);
+
+/* An iterator over a table. Under skip, a damaged data block is reported to
+ * the table's on_damage and passed over; under the other policies the
+ * iterator stops, not valid, with strata_table_iter_status() CORRUPTION. */
+typedef struct strata_table_iter strata_table_iter;
+int strata_table_iter_create(strata_table *t, strata_table_iter **out);
+void strata_table_iter_destroy(strata_table_iter *it);
+void strata_table_iter_seek_first(strata_table_iter *it);
+void strata_table_iter_seek_last(strata_table_iter *it);
+/* First entry with key >= `key` (a full internal key for such tables). */
+void strata_table_iter_seek(strata_table_iter *it, const void *key,
+                            size_t key_len);
+void strata_table_iter_next(strata_table_iter *it);
+void strata_table_iter_prev(strata_table_iter *it);
+int strata_table_iter_valid(strata_table_iter *it);
+/* Current key/value: valid until the iterator next moves. */
+const void *strata_table_iter_key(strata_table_iter *it, size_t *len);
+const void *strata_table_iter_value(strata_table_iter *it, size_t *len);
+int strata_table_iter_status(strata_table_iter *it);
+
+/* Splits a LevelDB internal key: 0 on success, -1 if malformed. */
+int strata_internal_key_parse(const void *key, size_t len, size_t *user_len,
+                              uint64_t *sequence, int *type);
+
+/* One block as strata_table_inspect sees it. */
+typedef struct strata_table_block_info {
+  const char *kind; /* "data", "index", "metaindex", "filter" */
+  uint64_t offset;  /* first byte of the block contents */
+  uint64_t size;    /* bytes of contents (trailer excluded) */
+  int compression;  /* the trailer's type byte */
+  int checksum_ok;  /* 1 if the CRC32C matched and it uncompressed */
+  uint64_t entries; /* entries parsed (0 for filter or damaged blocks) */
+} strata_table_block_info;
+
+/* Callbacks of strata_table_inspect; any may be NULL. */
+typedef struct strata_table_visitor {
+  void (*footer)(void *arg, int ok, uint64_t metaindex_offset,
+                 uint64_t metaindex_size, uint64_t index_offset,
+                 uint64_t index_size);
+  void (*block)(void *arg, const strata_table_block_info *b);
+  void (*entry)(void *arg, const strata_table_block_info *b, const void *key,
+                size_t key_len, const void *value, size_t value_len);
+  strata_table_damage_fn damage;
+  void *arg; /* passed to every callback */
+} strata_table_visitor;
+
+/* Reads every block of a table file (verifying every checksum, whatever the
+ * options), in file order: data blocks then filter, metaindex and index.
+ * Damage is reported and passed over; a damaged footer or index makes it
+ * salvage. Sets *damaged (may be NULL) to the number of damaged regions.
+ * STRATA_OK unless the file cannot be read. */
+int strata_table_inspect(const char *path, const strata_table_visitor *v,
+                         uint64_t *damaged);
+/* ==== end of sorted string tables ==== */
 
 #ifdef __cplusplus
 }

@@ -2,15 +2,16 @@
 # scripts/deps.sh GROUP... — make sure the Debian packages a make target needs
 # are installed. As root it installs what is missing with apt-get; otherwise it
 # names the missing packages and exits 1. Called by the Makefile; safe to rerun.
-#   build  compilers and cmake (make, make demo)
-#   test   + libleveldb-dev (compatibility tests), libsnappy-dev
+#   build  compilers and cmake (make, make demo), libsnappy-dev and
+#          libzstd-dev (table compression; libstrata links them)
+#   test   + libleveldb-dev (compatibility tests), rocksdb-tools (sst_dump)
 #   fuzz   + clang and its libFuzzer runtime
 #   bench  + the engines the benchmarks compare against
 set -euo pipefail
 
 declare -A GROUP=(
-  [build]="gcc make cmake pkg-config"
-  [test]="gcc make cmake pkg-config libleveldb-dev libsnappy-dev"
+  [build]="gcc make cmake pkg-config libsnappy-dev libzstd-dev"
+  [test]="gcc make cmake pkg-config libleveldb-dev libsnappy-dev libzstd-dev rocksdb-tools"
   [fuzz]="clang libclang-rt-14-dev"
   [bench]="libleveldb-dev libsnappy-dev"
 )

@@ -283,8 +283,8 @@ check "missing: says so" grep -q 'nope.log: no such file or directory' "$WORK/er
 expect_exit 4 "verify a missing path" verify "$WORK/nope"
 check "verify missing: says so" grep -q 'nope: no such file or directory' "$WORK/err"
 : >"$WORK/t.ldb"
-expect_exit 4 "tables are not supported yet" dump "$WORK/t.ldb"
-check "tables: says so" grep -q 'table files are not supported yet' "$WORK/err"
+expect_exit 1 "an empty table is damage" verify "$WORK/t.ldb"
+check "empty table: names the footer" grep -q 'footer block' "$WORK/out"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -170,7 +170,7 @@ void json_finish(json_writer *w);
 
 /* The last path component of `path` (a pointer into it). */
 const char *cli_basename(const char *path);
-/* 1 for LevelDB table files (*.ldb, *.sst), which are not supported yet. */
+/* 1 for LevelDB table files (*.ldb, *.sst), read by cmd_table.c. */
 int cli_is_table(const char *path);
 /* 1 for the record-log files a directory verify reads: *.log, MANIFEST-*,
  * *.data, *.hint. */
@@ -220,5 +220,12 @@ uint64_t cli_kv_lost_keys(const char *dir, const cli_options *o);
  * {"key", "file", "offset", "timestamp"} (written only for Bitcask). */
 void cli_kv_lost_keys_json(json_writer *w, const char *dir,
                            const cli_options *o);
+
+/* Table files (cmd_table.c). dump: prints FILE's blocks and entries;
+ * returns a cli_exit code. check: verifies every block, appends each damaged
+ * region to `drops` and counts intact entries; returns a STRATA_* status
+ * (not OK only if the file could not be read). */
+int cli_table_dump(const cli_options *o, const char *path);
+int cli_table_check(const char *path, cli_drops *drops, uint64_t *entries);
 
 #endif

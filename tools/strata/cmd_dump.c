@@ -174,10 +174,7 @@ int cli_cmd_dump(const cli_options *o) {
     cli_error("%s: is a directory (dump reads one file)", path);
     return CLI_FAILED;
   }
-  if (cli_is_table(path)) {
-    cli_error("%s: table files are not supported yet", path);
-    return CLI_FAILED;
-  }
+  if (cli_is_table(path)) return cli_table_dump(o, path);
   strata_recovery policy =
       cli_given(o, CLI_OPT_RECOVERY) ? o->recovery : cli_default_policy(path);
   cli_drops drops = {0};

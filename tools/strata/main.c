@@ -32,7 +32,8 @@ static const command commands[] = {
     {"verify", cli_cmd_verify, 0, "verify PATH",
      "check every checksum of a file or directory; exit 1 on damage"},
     {"dump", cli_cmd_dump, 0, "dump FILE",
-     "print a record-log file record by record, then what was dropped"},
+     "print a record-log file record by record (a table *.ldb/*.sst: block "
+     "by block, entry by entry), then what was dropped"},
     {"repair", cli_cmd_pending, OPT(INTO) | OPT(IN_PLACE),
      "repair DB [--into DIR | --in-place]",
      "rebuild a database from whatever is intact"},
