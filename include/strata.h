@@ -295,6 +295,11 @@ typedef int (*strata_wal_record_fn)(void *arg, const strata_wal_record *r);
 
 /* Delivers every committed record, in order, with its position. */
 int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg);
+/* Reads every segment of the WAL directory `dir` under `skip` without
+ * changing anything (no lock taken) and reports every damage, sequence holes
+ * included; *records (may be NULL) gets the number of intact batches. */
+int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
+                      uint64_t *records);
 /* ==== end of write-ahead log ============================================ */
 
 #ifdef __cplusplus

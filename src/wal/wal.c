@@ -1017,16 +1017,16 @@ static int quarantine(strata_wal *w, scanner *sc, size_t i, uint64_t off,
   return rc;
 }
 
-/* Reads every segment under the policy and repairs the directory so that
- * appends can follow: cut torn tail, quarantine, leftover front segments. */
-static int recover(strata_wal *w, scanner *sc) {
+/* Fills w->segs with the segment files of the directory, in number order
+ * (removing a CHECKPOINT.tmp left by a crash if `tidy`). */
+static int list_segments(strata_wal *w, int tidy) {
   char **names = NULL;
   size_t count = 0;
   int rc = env_list_dir(w->e, w->dir, &names, &count);
   if (rc != STRATA_OK) return rc;
   for (size_t i = 0; i < count && rc == STRATA_OK; i++) {
     uint64_t number;
-    if (strcmp(names[i], "CHECKPOINT.tmp") == 0) {
+    if (tidy && strcmp(names[i], "CHECKPOINT.tmp") == 0) {
       char *p = malloc(strlen(w->dir) + 20);
       if (p) {
         sprintf(p, "%s/CHECKPOINT.tmp", w->dir);
@@ -1047,6 +1047,14 @@ static int recover(strata_wal *w, scanner *sc) {
       w->segs[j] = w->segs[j - 1];
       w->segs[j - 1] = t;
     }
+  return STRATA_OK;
+}
+
+/* Reads every segment under the policy and repairs the directory so that
+ * appends can follow: cut torn tail, quarantine, leftover front segments. */
+static int recover(strata_wal *w, scanner *sc) {
+  int rc = list_segments(w, 1);
+  if (rc != STRATA_OK) return rc;
 
   size_t stop_at = w->nseg;
   int tail_cut = 0, tail_torn = 0;
@@ -1278,5 +1286,53 @@ int strata_wal_close(strata_wal *w) {
   w->lw = NULL;
   if (rc == STRATA_OK) rc = crc;
   wal_free(w);
+  return rc;
+}
+
+static int count_record(void *arg, const strata_wal_record *r) {
+  (void)r;
+  ++*(uint64_t *)arg;
+  return 0;
+}
+
+int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
+                      uint64_t *records) {
+  if (!dir) return st_error(STRATA_INVALID_ARGUMENT, "wal verify: NULL");
+  strata_wal w;
+  memset(&w, 0, sizeof w);
+  w.e = env_posix();
+  w.dir = strdup(dir);
+  if (!w.dir) return oom();
+  strata_wal_options_init(&w.opt);
+  w.opt.recovery = STRATA_RECOVERY_SKIP;
+  w.opt.on_damage = fn;
+  w.opt.damage_arg = arg;
+  uint64_t n = 0;
+  scanner sc;
+  scanner_init(&sc, &w);
+  sc.fn = count_record;
+  sc.arg = &n;
+  int rc = wal_meta_read(w.e, dir, &w.meta, NULL, NULL);
+  if (rc == STRATA_NOT_FOUND || rc == STRATA_CORRUPTION) rc = STRATA_OK;
+  sc.floor = w.meta.truncated;
+  if (rc == STRATA_OK) rc = list_segments(&w, 0);
+  for (size_t i = 0; rc == STRATA_OK && i < w.nseg; i++) {
+    char *path = seg_path(&w, w.segs[i].number);
+    log_reader *r = NULL;
+    rc = path ? log_reader_open(w.e, path, STRATA_RECOVERY_SKIP, on_log_damage,
+                                &sc, &r)
+              : oom();
+    if (rc == STRATA_OK) {
+      int st = scan_segment(&sc, r, w.segs[i].number, NULL);
+      if (st > 0) rc = st;
+    }
+    log_reader_close(r);
+    free(path);
+  }
+  flush_pending(&sc, 0, 0);
+  scanner_free(&sc);
+  free(w.segs);
+  free(w.dir);
+  if (records) *records = n;
   return rc;
 }

@@ -212,5 +212,9 @@ int cli_cmd_dump(const cli_options *o);    /* cmd_dump.c */
 int cli_cmd_verify(const cli_options *o);  /* cmd_verify.c */
 int cli_cmd_log(const cli_options *o);     /* cmd_log.c: log append */
 int cli_cmd_pending(const cli_options *o); /* cmd_pending.c */
+int cli_cmd_wal(const cli_options *o);     /* cmd_wal.c: wal ... */
+/* cmd_wal.c: appends the WAL-level damage of a WAL directory (sequence holes,
+ * records that are not batches) to `drops`; a STRATA_* status. */
+int cli_wal_verify_sequences(const char *dir, cli_drops *drops);
 
 #endif
