@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -243,8 +244,13 @@ int cli_cmd_verify(const cli_options *o) {
     for (size_t i = 0; i < n && st == STRATA_OK; i++)
       if ((st = check_file(&v, names[i])) != STRATA_OK)
         failed = v.files[v.n - 1].path;
+    /* a directory the WAL engine has opened (it holds LOCK): sequence
+     * numbers must also run on across its segments */
     const char *engine = cli_detect_engine(path);
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/LOCK", path);
     if (st == STRATA_OK && engine && strcmp(engine, "wal") == 0 &&
+        access(lock, F_OK) == 0 &&
         (st = cli_wal_verify_sequences(path, &v.drops)) != STRATA_OK)
       failed = path;
     if (st != STRATA_OK) rc = cli_fail(st, failed);
