@@ -6,6 +6,7 @@
 #   make demo       strata's damage story on an embedded sample log
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make bench-log  the record-log benchmark (Release, build-release/)
+#   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
 #   make format     clang-format every source file
 
 MAKEFLAGS += --no-print-directory
@@ -13,7 +14,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log format clean
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-wal format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -50,6 +51,12 @@ bench-log:
 	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_log
 	./build-release/bench_log
+
+bench-wal:
+	@bash scripts/deps.sh build
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_wal
+	./build-release/bench_wal --results bench/RESULTS.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -651,7 +651,7 @@ static int reader_new(const char *name, strata_recovery policy,
 
 int log_reader_open(env *e, const char *path, strata_recovery policy,
                     strata_damage_fn on_damage, void *arg, log_reader **out) {
-  log_reader *r;
+  log_reader *r = NULL;
   int rc = reader_new(path, policy, on_damage, arg, &r);
   if (rc) return rc;
   if ((rc = env_open_read(e, path, &r->file)) ||
@@ -674,7 +674,7 @@ int log_reader_open(env *e, const char *path, strata_recovery policy,
 int log_reader_open_mem(const void *data, size_t size, const char *name,
                         strata_recovery policy, strata_damage_fn on_damage,
                         void *arg, log_reader **out) {
-  log_reader *r;
+  log_reader *r = NULL;
   int rc = reader_new(name, policy, on_damage, arg, &r);
   if (rc) return rc;
   static const uint8_t empty[1];

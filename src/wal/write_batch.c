@@ -180,7 +180,7 @@ static int walk(const uint8_t *base, size_t size, strata_batch_op_fn fn,
     n++;
     size_t at = (size_t)(p - base);
     int tag = *p++;
-    const uint8_t *key, *value = NULL;
+    const uint8_t *key = NULL, *value = NULL;
     uint32_t key_len, value_len = 0;
     if (tag != WRITE_BATCH_TAG_PUT && tag != WRITE_BATCH_TAG_DELETE)
       return ST_CORRUPT("batch: operation %u: unknown tag 0x%02x at offset "
