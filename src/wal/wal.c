@@ -689,28 +689,39 @@ int strata_wal_truncate_front(strata_wal *w, uint64_t seq) {
   return run_exclusive(w, op_truncate_front, &seq);
 }
 
-/* Reads the first `size` bytes of a segment; caller frees *out. */
-static int read_segment(strata_wal *w, uint64_t number, uint64_t size,
-                        uint8_t **out) {
+/* Reads the first `size` bytes of segment `number` (through `f` if it is
+ * already open); caller frees *out. */
+static int read_open_segment(strata_wal *w, env_file *given, uint64_t number,
+                             uint64_t *sizep, uint8_t **out) {
+  uint64_t size = *sizep;
   *out = NULL;
   char *path = seg_path(w, number);
   if (!path) return oom();
-  env_file *f = NULL;
+  env_file *f = given;
   uint8_t *buf = malloc(size ? size : 1);
-  int rc = buf ? env_open_read(w->e, path, &f) : oom();
+  int rc = !buf ? oom() : f ? STRATA_OK : env_open_read(w->e, path, &f);
   size_t got = 0;
   if (rc == STRATA_OK && size) rc = env_pread(f, 0, buf, size, &got);
+  /* an open file may have been cut by a concurrent truncate_back at a
+   * record boundary: what is gone was rolled back */
+  if (rc == STRATA_OK && given && got < size) size = got;
   if (rc == STRATA_OK && got != size)
     rc = st_error(STRATA_IO_ERROR, "%s: shorter than its %" PRIu64
                                    " committed bytes", path, size);
-  env_close(f);
+  if (!given) env_close(f);
   free(path);
   if (rc != STRATA_OK) {
     free(buf);
     return rc;
   }
+  *sizep = size;
   *out = buf;
   return STRATA_OK;
+}
+
+static int read_segment(strata_wal *w, uint64_t number, uint64_t size,
+                        uint8_t **out) {
+  return read_open_segment(w, NULL, number, &size, out);
 }
 
 typedef struct back_cut {
@@ -786,6 +797,16 @@ static int op_truncate_back(strata_wal *w, void *arg) {
     free(later);
     return rc;
   }
+  /* the list first: readers open only what it names (see iterate) */
+  pthread_mutex_lock(&w->mu);
+  w->nseg = i + 1;
+  wal_seg *t = &w->segs[i];
+  t->size = c.off;
+  t->end = c.kept_end;
+  t->has_records = c.off > 0;
+  w->next_seq = c.kept_end;
+  w->unsynced = 0;
+  pthread_mutex_unlock(&w->mu);
   /* newest first, so a crash part-way leaves a continuous prefix */
   log_writer_close(w->lw);
   w->lw = NULL;
@@ -809,14 +830,6 @@ static int op_truncate_back(strata_wal *w, void *arg) {
     w->failed = 1;
     w->fail_status = rc;
     snprintf(w->fail_msg, sizeof w->fail_msg, "%s", strata_last_error());
-  } else {
-    w->nseg = i + 1;
-    wal_seg *t = &w->segs[i];
-    t->size = c.off;
-    t->end = c.kept_end;
-    t->has_records = c.off > 0;
-    w->next_seq = c.kept_end;
-    w->unsynced = 0;
   }
   pthread_mutex_unlock(&w->mu);
   return rc;
@@ -831,37 +844,36 @@ int strata_wal_truncate_back(strata_wal *w, uint64_t seq) {
 
 int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg) {
   if (!w || !fn) return st_error(STRATA_INVALID_ARGUMENT, "wal iterate: NULL");
+  /* the files are opened while the list is consistent with the directory
+   * (truncate_front updates the list before it deletes): a concurrent
+   * truncation then cannot take a segment from the middle of this read */
   pthread_mutex_lock(&w->mu);
   size_t n = w->nseg;
   wal_seg *segs = malloc((n ? n : 1) * sizeof *segs);
-  if (segs) memcpy(segs, w->segs, n * sizeof *segs);
+  env_file **files = calloc(n ? n : 1, sizeof *files);
+  int rc = segs && files ? STRATA_OK : oom();
+  if (rc == STRATA_OK) memcpy(segs, w->segs, n * sizeof *segs);
+  for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
+    char *path = seg_path(w, segs[i].number);
+    rc = path ? env_open_read(w->e, path, &files[i]) : oom();
+    free(path);
+  }
   uint64_t floor = w->meta.truncated;
   pthread_mutex_unlock(&w->mu);
-  if (!segs) return oom();
+  if (rc != STRATA_OK) {
+    for (size_t i = 0; files && i < n; i++) env_close(files[i]);
+    free(files);
+    free(segs);
+    return rc;
+  }
   scanner sc;
   scanner_init(&sc, w);
   sc.fn = fn;
   sc.arg = arg;
   sc.floor = floor;
-  int rc = STRATA_OK;
   for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
     uint8_t *buf = NULL;
-    rc = read_segment(w, segs[i].number, segs[i].size, &buf);
-    if (rc == STRATA_NOT_FOUND) {
-      /* removed by a concurrent truncate_front: start afresh after it */
-      st_clear_error();
-      pthread_mutex_lock(&w->mu);
-      int gone = w->nseg == 0 || segs[i].number < w->segs[0].number;
-      sc.floor = w->meta.truncated;
-      pthread_mutex_unlock(&w->mu);
-      if (gone) {
-        sc.have_expected = 0;
-        rc = STRATA_OK;
-        continue;
-      }
-      rc = st_error(STRATA_IO_ERROR, "%s/%06" PRIu64 ".log: segment vanished",
-                    w->dir, segs[i].number);
-    }
+    rc = read_open_segment(w, files[i], segs[i].number, &segs[i].size, &buf);
     if (rc != STRATA_OK) break;
     char name[4096];
     snprintf(name, sizeof name, "%s/%06" PRIu64 ".log", w->dir,
@@ -884,6 +896,8 @@ int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg) {
   }
   flush_pending(&sc, 0, 0);
   scanner_free(&sc);
+  for (size_t i = 0; i < n; i++) env_close(files[i]);
+  free(files);
   free(segs);
   return rc == STRATA_END ? STRATA_OK : rc;
 }
