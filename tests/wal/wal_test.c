@@ -359,6 +359,36 @@ TEST(torn_tail_at_every_byte_then_append_then_reopen) {
   CHECK(cases > 150);
 }
 
+/* The teaching code's replay(after_seq) could return a batch whose COMMIT
+ * marker never made it to disk. Here a batch is one record: a batch whose
+ * record is cut anywhere is never returned, not even in part. */
+TEST(replay_never_returns_an_uncommitted_batch) {
+  const char *dir = test_path("w");
+  for (int cut_at = 1; cut_at < 40; cut_at += 3) {
+    rm_rf(dir);
+    strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 1 << 20, NULL);
+    strata_batch *b = strata_batch_create();
+    for (int k = 0; k < 3; k++) {
+      strata_batch_clear(b);
+      for (int i = 0; i < 3; i++) strata_batch_put(b, "key", 3, "value", 5);
+      CHECK(strata_wal_append(w, b, NULL) == STRATA_OK);
+    }
+    strata_batch_destroy(b);
+    positions *p = where(w);
+    uint64_t off = p->v[2].offset;
+    free(p);
+    strata_wal_close(w);
+    cut_file(seg_file(dir, 1), off + (uint64_t)cut_at);
+    w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 1 << 20, NULL);
+    if (!w) return;
+    ops o = replay(w, 3);
+    CHECK_EQ(o.n, 3); /* batch 2 whole (4..6), nothing of batch 3 */
+    if (o.n) CHECK_U64(o.v[o.n - 1].seq, 6);
+    free(o.v);
+    strata_wal_close(w);
+  }
+}
+
 /* ---- mid-file damage under each policy ------------------------------------ */
 
 static void build_damaged(const char *dir, uint64_t *dmg_seq) {
@@ -662,8 +692,8 @@ TEST(group_commit_8_threads_every_ack_present) {
 
 typedef struct race_arg {
   strata_wal *w;
-  volatile int stop;
-  int bad;      /* a replay saw a partial batch or a gap */
+  _Atomic int stop;
+  _Atomic int bad; /* a replay saw a partial batch or a gap */
   int replays;  /* replays done */
   int truncs;   /* truncations done */
 } race_arg;
@@ -827,7 +857,8 @@ TEST(kill9_at_random_moments_loses_no_acknowledged_batch) {
     strata_wal_close(w);
   }
   CHECK_EQ(kills, KILLS);
-  CHECK(acked_total > KILLS);
+  /* not vacuous: most kills hit a child that had acknowledged batches */
+  CHECK(kills - mid_open >= KILLS / 2);
   fprintf(stderr, "kill9: %d kills, %d acknowledged batches checked, %d "
                   "kills before the first ack\n",
           kills, acked_total, mid_open);
