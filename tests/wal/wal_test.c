@@ -817,6 +817,16 @@ TEST(kill9_at_random_moments_loses_no_acknowledged_batch) {
       child_appender(dir, fds[1], iter);
     }
     close(fds[1]);
+    uint64_t msg[2], seqs[8192];
+    size_t n = 0;
+    ssize_t got;
+    /* odd kills: at a random moment from the start (opening included); even
+     * kills: at a random moment after the first acknowledgement, so that
+     * however slow the machine, half the kills hit a running appender */
+    if (iter % 2 == 0 && read(fds[0], msg, sizeof msg) == (ssize_t)sizeof msg) {
+      CHECK_U64(msg[1], 0);
+      seqs[n++] = msg[0];
+    }
     usleep((useconds_t)(test_rand() % 6000));
     kill(pid, SIGKILL);
     int status = 0;
@@ -824,9 +834,6 @@ TEST(kill9_at_random_moments_loses_no_acknowledged_batch) {
     CHECK_MSG(WIFSIGNALED(status), "child exited with %d",
               WEXITSTATUS(status));
     kills++;
-    uint64_t msg[2], seqs[8192];
-    size_t n = 0;
-    ssize_t got;
     while ((got = read(fds[0], msg, sizeof msg)) == (ssize_t)sizeof msg)
       if (n < 8192) {
         CHECK_U64(msg[1], n);
