@@ -169,6 +169,7 @@ typedef struct scanner {
   int seg_tail;            /* damage with nothing intact after it met */
   int tail_torn;           /* it is a torn tail (garbage of a crash) */
   uint64_t tail_off;       /* its offset */
+  uint64_t rec_end;        /* end of the last record read in this segment */
   int stop_gap;            /* point-in-time stopped at a WAL-level damage */
   int quiet;               /* report nothing (internal scans) */
   uint64_t stop_off;       /* point-in-time: first offset dropped */
@@ -349,7 +350,7 @@ static int scan_segment(scanner *sc, log_reader *r, uint64_t number,
   sc->seg = number;
   sc->info = info;
   sc->seg_damage = sc->seg_tail = sc->tail_torn = 0;
-  sc->seg_cut = sc->tail_off = 0;
+  sc->seg_cut = sc->tail_off = sc->rec_end = 0;
   if (info && !info->has_records) info->end = sc->have_expected ? sc->expected : 0;
   for (;;) {
     const uint8_t *d;
@@ -358,6 +359,7 @@ static int scan_segment(scanner *sc, log_reader *r, uint64_t number,
     int rc = log_reader_next(r, &d, &n, &ri);
     if (rc == STRATA_END) break;
     if (rc != STRATA_OK) return rc;
+    sc->rec_end = ri.end;
     rc = scan_record(sc, d, n, &ri);
     if (rc) return rc;
   }
@@ -1072,7 +1074,7 @@ static int recover(strata_wal *w, scanner *sc) {
 
   size_t stop_at = w->nseg;
   int tail_cut = 0, tail_torn = 0;
-  uint64_t tail_off = 0;
+  uint64_t tail_off = 0, rec_end = 0;
   for (size_t i = 0; i < w->nseg && rc == STRATA_OK; i++) {
     char *path = seg_path(w, w->segs[i].number);
     if (!path) return oom();
@@ -1091,6 +1093,7 @@ static int recover(strata_wal *w, scanner *sc) {
       tail_cut = sc->seg_tail;
       tail_torn = sc->tail_torn;
       tail_off = sc->tail_off;
+      rec_end = sc->rec_end;
     }
     log_reader_close(r);
     if (stop_at != w->nseg) break;
@@ -1124,7 +1127,9 @@ static int recover(strata_wal *w, scanner *sc) {
     /* damage with nothing intact after it, but not just a torn record: keep
      * its bytes in a .lost file, and cut it off */
     rc = quarantine(w, sc, w->nseg - 1, tail_off, 0);
-  } else if (w->nseg && tail_cut) {
+  } else if (w->nseg && (tail_cut || w->segs[w->nseg - 1].size > rec_end)) {
+    /* (without a reported drop: a zero block trailer the reader skips) */
+    if (!tail_cut) tail_off = rec_end;
     /* the last segment ends in a torn record: cut it so that appends never
      * follow garbage */
     wal_seg *s = &w->segs[w->nseg - 1];
