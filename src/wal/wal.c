@@ -40,67 +40,15 @@
 #include "wal/wal.h"
 
 #include <errno.h>
+#include <time.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "log/log_reader.h"
-#include "log/log_writer.h"
 #include "util/status.h"
+#include "wal/wal_internal.h"
 #include "wal/write_batch.h"
-
-enum {
-  GROUP_MAX = 256,                 /* batches written by one leader */
-  GROUP_BYTES = 4 << 20,           /* bytes written by one leader (soft) */
-  SCAN_STOP = -1,                  /* point-in-time stopped the scan */
-  SCAN_FN = -2                     /* the caller's callback stopped it */
-};
-
-typedef struct wal_seg {
-  uint64_t number; /* file number (NNNNNN.log) */
-  uint64_t first;  /* first sequence number in it (valid if has_records) */
-  uint64_t end;    /* one past its last sequence number; when it holds no
-                      record, the number due at its start */
-  uint64_t size;   /* committed bytes: readers read no further */
-  int has_records; /* 1 if it holds at least one batch */
-} wal_seg;
-
-typedef struct waiter {
-  strata_batch *batch;  /* the batch to append; NULL for an exclusive op */
-  uint64_t first_seq;   /* sequence number given to it */
-  int status;           /* outcome, valid once done */
-  int done;             /* 1 when a leader completed it */
-  pthread_cond_t cv;    /* signalled when done or at the head */
-  struct waiter *next;  /* next in the queue */
-} waiter;
-
-struct strata_wal {
-  env *e;                 /* all file access */
-  char *dir;              /* the directory */
-  strata_wal_options opt; /* options as opened */
-  env_lock *lock;         /* DIR/LOCK */
-  pthread_mutex_t mu;     /* guards everything below except leader state */
-  waiter *head, *tail;    /* the queue of appenders and exclusive ops */
-  wal_seg *segs;          /* live segments, oldest first; last is active */
-  size_t nseg, capseg;    /* segments held, slots allocated */
-  uint64_t next_seq;      /* next sequence number to give out */
-  wal_meta meta;          /* contents of CHECKPOINT */
-  int failed;             /* an append failed: refuse further ones */
-  int fail_status;        /* its status */
-  char fail_msg[256];     /* its message */
-  uint64_t unsynced;      /* bytes appended since the last sync */
-  /* leader state: touched only by the thread at the head of the queue */
-  log_writer *lw;         /* writer of the active (last) segment */
-  uint64_t last_sync_ns;  /* monotonic time of the last sync */
-  /* interval mode */
-  pthread_t bg;           /* background syncer */
-  int bg_running;         /* bg was started */
-  int closing;            /* tells bg to stop */
-  pthread_cond_t bg_cv;   /* wakes bg at close */
-};
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -110,14 +58,14 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static char *seg_path(const strata_wal *w, uint64_t number) {
+char *wal_seg_path(const strata_wal *w, uint64_t number) {
   size_t n = strlen(w->dir) + 32;
   char *p = malloc(n);
   if (p) snprintf(p, n, "%s/%06" PRIu64 ".log", w->dir, number);
   return p;
 }
 
-static int oom(void) { return st_error(STRATA_NO_MEMORY, "wal: out of memory"); }
+int wal_oom(void) { return st_error(STRATA_NO_MEMORY, "wal: out of memory"); }
 
 /* Parses "NNNNNN.log" (digits only before .log); 1 on success. */
 static int parse_seg_name(const char *name, uint64_t *number) {
@@ -137,251 +85,12 @@ static int push_seg(strata_wal *w, const wal_seg *s) {
   if (w->nseg == w->capseg) {
     size_t cap = w->capseg ? w->capseg * 2 : 8;
     wal_seg *v = realloc(w->segs, cap * sizeof *v);
-    if (!v) return oom();
+    if (!v) return wal_oom();
     w->segs = v;
     w->capseg = cap;
   }
   w->segs[w->nseg++] = *s;
   return STRATA_OK;
-}
-
-/* ---- scanning segments (open, replay, iterate) -------------------------- */
-
-typedef struct pending {
-  strata_wal_damage d; /* the report, lost range not yet known */
-  char *file;          /* owned copy of d.damage.file */
-  char *reason;        /* owned copy of d.damage.reason */
-} pending;
-
-typedef struct scanner {
-  strata_wal *w;           /* the log */
-  strata_recovery policy;  /* the policy applied */
-  int have_expected;       /* `expected` is known */
-  uint64_t expected;       /* sequence number due next */
-  uint64_t max_end;        /* one past the largest sequence number seen */
-  uint64_t floor;          /* last number removed by truncate_front */
-  pending *p;              /* log damage awaiting the next good record */
-  size_t np, cap;          /* pending held, slots allocated */
-  uint64_t seg;            /* number of the segment being read */
-  wal_seg *info;           /* its entry to fill in (open), or NULL */
-  int seg_damage;          /* non-tail damage met in this segment */
-  uint64_t seg_cut;        /* offset of the first such damage */
-  int seg_tail;            /* damage with nothing intact after it met */
-  int tail_torn;           /* it is a torn tail (garbage of a crash) */
-  uint64_t tail_off;       /* its offset */
-  uint64_t rec_end;        /* end of the last record read in this segment */
-  int stop_gap;            /* point-in-time stopped at a WAL-level damage */
-  int quiet;               /* report nothing (internal scans) */
-  uint64_t stop_off;       /* point-in-time: first offset dropped */
-  strata_wal_record_fn fn; /* per accepted record; may be NULL */
-  void *arg;               /* its argument */
-  int fn_rc;               /* what fn returned when it stopped the scan */
-} scanner;
-
-static void emit(scanner *sc, strata_wal_damage *d) {
-  if (!sc->quiet && sc->w->opt.on_damage)
-    sc->w->opt.on_damage(sc->w->opt.damage_arg, d);
-}
-
-/* Reports the pending damage; the lost range runs up to `next` (exclusive)
- * if known. */
-static void flush_pending(scanner *sc, int known, uint64_t next) {
-  for (size_t i = 0; i < sc->np; i++) {
-    pending *p = &sc->p[i];
-    p->d.damage.file = p->file;
-    p->d.damage.reason = p->reason;
-    p->d.lost_known = known && sc->have_expected;
-    p->d.lost_first = sc->have_expected ? sc->expected : 0;
-    p->d.lost_last = next ? next - 1 : 0;
-    if (!p->d.lost_known) p->d.lost_first = 1, p->d.lost_last = 0;
-    emit(sc, &p->d);
-    free(p->file);
-    free(p->reason);
-  }
-  sc->np = 0;
-}
-
-static void on_log_damage(void *arg, const strata_damage *d) {
-  scanner *sc = arg;
-  if (d->kind != STRATA_DAMAGE_TORN_TAIL) {
-    if (!sc->seg_damage || d->offset < sc->seg_cut) sc->seg_cut = d->offset;
-    sc->seg_damage = 1;
-  }
-  if (d->tail || d->kind == STRATA_DAMAGE_TORN_TAIL) {
-    if (!sc->seg_tail || d->offset < sc->tail_off) {
-      sc->tail_off = d->offset;
-      sc->tail_torn = d->kind == STRATA_DAMAGE_TORN_TAIL;
-    }
-    sc->seg_tail = 1;
-  }
-  if (sc->np == sc->cap) {
-    size_t cap = sc->cap ? sc->cap * 2 : 4;
-    pending *v = realloc(sc->p, cap * sizeof *v);
-    if (!v) return; /* the report is lost, the drop itself is still handled */
-    sc->p = v;
-    sc->cap = cap;
-  }
-  pending *p = &sc->p[sc->np];
-  memset(p, 0, sizeof *p);
-  p->d.damage = *d;
-  p->d.segment = sc->seg;
-  p->file = strdup(d->file ? d->file : "");
-  p->reason = strdup(d->reason ? d->reason : "");
-  if (!p->file || !p->reason) {
-    free(p->file);
-    free(p->reason);
-    return;
-  }
-  sc->np++;
-}
-
-/* A WAL-level damage (not seen by the log reader) in the current segment. */
-static void wal_damage(scanner *sc, strata_damage_kind kind, uint64_t off,
-                       uint64_t bytes, uint64_t records, int known,
-                       uint64_t first, uint64_t last, const char *reason) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%06" PRIu64 ".log", sc->w->dir, sc->seg);
-  strata_wal_damage d;
-  memset(&d, 0, sizeof d);
-  d.damage.file = path;
-  d.damage.offset = off;
-  d.damage.bytes = bytes;
-  d.damage.kind = kind;
-  d.damage.reason = reason;
-  d.damage.records = records;
-  d.segment = sc->seg;
-  d.lost_known = known;
-  d.lost_first = known ? first : 1;
-  d.lost_last = known ? last : 0;
-  emit(sc, &d);
-}
-
-/* What a policy does with WAL-level damage: 0 carry on (skip), SCAN_STOP, or
- * STRATA_CORRUPTION. */
-static int policy_action(scanner *sc, uint64_t off, const char *what) {
-  switch (sc->policy) {
-  case STRATA_RECOVERY_SKIP: return 0;
-  case STRATA_RECOVERY_POINT_IN_TIME:
-    sc->stop_off = off;
-    sc->stop_gap = 1;
-    return SCAN_STOP;
-  default:
-    return ST_CORRUPT("%s/%06" PRIu64 ".log: %s at offset %" PRIu64,
-                      sc->w->dir, sc->seg, what, off);
-  }
-}
-
-static int scan_record(scanner *sc, const uint8_t *rec, size_t size,
-                       const strata_log_record_info *info) {
-  uint64_t seq = 0;
-  uint32_t count = 0;
-  char why[160];
-  if (strata_batch_decode(rec, size, &seq, &count, NULL, NULL) != STRATA_OK ||
-      seq > UINT64_MAX - count - 1) {
-    st_clear_error();
-    flush_pending(sc, 0, 0);
-    wal_damage(sc, STRATA_DAMAGE_BAD_RECORD, info->offset,
-               info->end - info->offset, 1, 0, 0, 0,
-               "checksummed record is not a valid write batch");
-    return policy_action(sc, info->offset, "record is not a write batch");
-  }
-  uint64_t end = seq + count;
-  if (end > sc->max_end) sc->max_end = end;
-  if (sc->floor && end <= sc->floor + 1 && (!sc->have_expected ||
-                                            seq == sc->expected)) {
-    /* left by a truncate_front that crashed before deleting its files */
-    sc->have_expected = 1;
-    sc->expected = end;
-    return 0;
-  }
-  if (!sc->have_expected && sc->floor) {
-    sc->have_expected = 1;
-    sc->expected = sc->floor + 1;
-  }
-  if (sc->have_expected && seq != sc->expected &&
-      !(count == 0 && seq > sc->expected && sc->np == 0)) {
-    if (seq < sc->expected) {
-      flush_pending(sc, 0, 0);
-      snprintf(why, sizeof why,
-               "sequence number goes back from %" PRIu64 " to %" PRIu64,
-               sc->expected, seq);
-      wal_damage(sc, STRATA_DAMAGE_SEQUENCE_GAP, info->offset,
-                 info->end - info->offset, 1, 0, 0, 0, why);
-      int act = policy_action(sc, info->offset, why);
-      return act; /* skip: the record is dropped */
-    }
-    snprintf(why, sizeof why,
-             "sequence numbers %" PRIu64 "..%" PRIu64 " missing before this "
-             "record",
-             sc->expected, seq - 1);
-    if (sc->np) {
-      flush_pending(sc, 1, seq);
-    } else {
-      wal_damage(sc, STRATA_DAMAGE_SEQUENCE_GAP, info->offset, 0, 0, 1,
-                 sc->expected, seq - 1, why);
-    }
-    int act = policy_action(sc, info->offset, why);
-    if (act) return act;
-  } else if (sc->np) {
-    flush_pending(sc, 1, seq);
-  }
-  sc->have_expected = 1;
-  sc->expected = end;
-  if (sc->info) {
-    if (!sc->info->has_records) sc->info->first = seq;
-    sc->info->has_records = 1;
-    sc->info->end = end;
-  }
-  if (sc->fn) {
-    strata_wal_record r = {sc->seg, info->offset, info->end, seq, count,
-                           rec, size};
-    int rc = sc->fn(sc->arg, &r);
-    if (rc) {
-      sc->fn_rc = rc;
-      return SCAN_FN;
-    }
-  }
-  return 0;
-}
-
-/* Reads every record of one segment. 0, SCAN_STOP, SCAN_FN or a status. */
-static int scan_segment(scanner *sc, log_reader *r, uint64_t number,
-                        wal_seg *info) {
-  sc->seg = number;
-  sc->info = info;
-  sc->seg_damage = sc->seg_tail = sc->tail_torn = 0;
-  sc->seg_cut = sc->tail_off = sc->rec_end = 0;
-  if (info && !info->has_records) info->end = sc->have_expected ? sc->expected : 0;
-  for (;;) {
-    const uint8_t *d;
-    size_t n;
-    strata_log_record_info ri;
-    int rc = log_reader_next(r, &d, &n, &ri);
-    if (rc == STRATA_END) break;
-    if (rc != STRATA_OK) return rc;
-    sc->rec_end = ri.end;
-    rc = scan_record(sc, d, n, &ri);
-    if (rc) return rc;
-  }
-  if (sc->seg_damage && sc->policy == STRATA_RECOVERY_POINT_IN_TIME) {
-    sc->stop_off = sc->seg_cut;
-    return SCAN_STOP;
-  }
-  return 0;
-}
-
-static void scanner_init(scanner *sc, strata_wal *w) {
-  memset(sc, 0, sizeof *sc);
-  sc->w = w;
-  sc->policy = w->opt.recovery;
-}
-
-static void scanner_free(scanner *sc) {
-  for (size_t i = 0; i < sc->np; i++) {
-    free(sc->p[i].file);
-    free(sc->p[i].reason);
-  }
-  free(sc->p);
 }
 
 /* ---- the queue ---------------------------------------------------------- */
@@ -409,10 +118,10 @@ static void wait_turn(strata_wal *w, waiter *me) {
     pthread_cond_wait(&me->cv, &w->mu);
 }
 
-typedef int (*exclusive_fn)(strata_wal *w, void *arg);
+typedef int (*wal_exclusive_fn)(strata_wal *w, void *arg);
 
 /* Runs `fn` alone: no append or other exclusive op runs meanwhile. */
-static int run_exclusive(strata_wal *w, exclusive_fn fn, void *arg) {
+int wal_run_exclusive(strata_wal *w, wal_exclusive_fn fn, void *arg) {
   waiter me;
   memset(&me, 0, sizeof me);
   pthread_cond_init(&me.cv, NULL);
@@ -428,13 +137,13 @@ static int run_exclusive(strata_wal *w, exclusive_fn fn, void *arg) {
   return rc;
 }
 
-/* ---- segments: create, rotate ------------------------------------------ */
+/* ---- segments: create, wal_rotate ------------------------------------------ */
 
 /* Creates segment `number` (must not exist), preallocates it and makes its
  * name durable; the caller owns *out. */
 static int create_segment(strata_wal *w, uint64_t number, log_writer **out) {
-  char *path = seg_path(w, number);
-  if (!path) return oom();
+  char *path = wal_seg_path(w, number);
+  if (!path) return wal_oom();
   env_file *f = NULL;
   int rc = env_open_append(w->e, path, ENV_CREATE | ENV_EXCL, &f);
   if (rc == STRATA_OK) rc = env_preallocate(f, 0, w->opt.segment_size);
@@ -446,7 +155,7 @@ static int create_segment(strata_wal *w, uint64_t number, log_writer **out) {
 }
 
 /* Leader only: syncs and closes the active segment, starts the next. */
-static int rotate(strata_wal *w) {
+int wal_rotate(strata_wal *w) {
   int rc = log_writer_sync(w->lw);
   pthread_mutex_lock(&w->mu);
   wal_seg last = w->segs[w->nseg - 1];
@@ -506,7 +215,7 @@ static void lead_appends(strata_wal *w) {
   uint64_t unsynced = w->unsynced + bytes;
   pthread_mutex_unlock(&w->mu);
 
-  if (rc == STRATA_OK && need_rotate) rc = rotate(w);
+  if (rc == STRATA_OK && need_rotate) rc = wal_rotate(w);
   if (rc == STRATA_OK) rc = log_writer_add_many(w->lw, iov, n);
   int synced = 0;
   if (rc == STRATA_OK) {
@@ -592,7 +301,7 @@ static int op_sync(strata_wal *w, void *arg) {
 
 int strata_wal_sync(strata_wal *w) {
   if (!w) return st_error(STRATA_INVALID_ARGUMENT, "wal sync: NULL");
-  return run_exclusive(w, op_sync, NULL);
+  return wal_run_exclusive(w, op_sync, NULL);
 }
 
 uint64_t strata_wal_last_sequence(strata_wal *w) {
@@ -630,307 +339,7 @@ static int op_checkpoint(strata_wal *w, void *arg) {
 
 int strata_wal_checkpoint(strata_wal *w, uint64_t seq) {
   if (!w) return st_error(STRATA_INVALID_ARGUMENT, "wal checkpoint: NULL");
-  return run_exclusive(w, op_checkpoint, &seq);
-}
-
-/* ---- truncation ---------------------------------------------------------- */
-
-/* Segments at the front all of whose numbers are <= seq (caller holds mu). */
-static size_t front_deletable(const strata_wal *w, uint64_t seq) {
-  size_t k = 0;
-  while (k < w->nseg && w->segs[k].end >= 1 && w->segs[k].end - 1 <= seq &&
-         (w->segs[k].has_records || k + 1 < w->nseg))
-    k++;
-  return k;
-}
-
-static int op_truncate_front(strata_wal *w, void *arg) {
-  uint64_t seq = *(uint64_t *)arg;
-  pthread_mutex_lock(&w->mu);
-  size_t k = front_deletable(w, seq);
-  int failed = w->failed;
-  pthread_mutex_unlock(&w->mu);
-  if (k == 0) return STRATA_OK;
-  if (k == w->nseg) {
-    if (failed) return st_error(STRATA_IO_ERROR, "wal: disabled by an earlier "
-                                                 "failed write");
-    int rc = rotate(w);
-    if (rc != STRATA_OK) return rc;
-  }
-  pthread_mutex_lock(&w->mu);
-  wal_meta m = w->meta;
-  uint64_t truncated = w->segs[k - 1].end - 1;
-  if (truncated > m.truncated) m.truncated = truncated;
-  uint64_t *numbers = malloc(k * sizeof *numbers);
-  for (size_t i = 0; numbers && i < k; i++) numbers[i] = w->segs[i].number;
-  pthread_mutex_unlock(&w->mu);
-  if (!numbers) return oom();
-  /* CHECKPOINT first: a crash part-way leaves whole segments that open
-   * recognises as already truncated and deletes */
-  int rc = wal_meta_write(w->e, w->dir, &m);
-  if (rc == STRATA_OK) {
-    /* readers that find a file gone check the list: update it first */
-    pthread_mutex_lock(&w->mu);
-    memmove(w->segs, w->segs + k, (w->nseg - k) * sizeof *w->segs);
-    w->nseg -= k;
-    w->meta = m;
-    pthread_mutex_unlock(&w->mu);
-  }
-  for (size_t i = 0; rc == STRATA_OK && i < k; i++) {
-    char *path = seg_path(w, numbers[i]);
-    rc = path ? env_remove(w->e, path) : oom();
-    free(path);
-  }
-  free(numbers);
-  if (rc == STRATA_OK) rc = env_sync_dir(w->e, w->dir);
-  return rc;
-}
-
-int strata_wal_truncate_front(strata_wal *w, uint64_t seq) {
-  if (!w) return st_error(STRATA_INVALID_ARGUMENT, "wal truncate: NULL");
-  return run_exclusive(w, op_truncate_front, &seq);
-}
-
-/* Reads the first `size` bytes of segment `number` (through `f` if it is
- * already open); caller frees *out. */
-static int read_open_segment(strata_wal *w, env_file *given, uint64_t number,
-                             uint64_t *sizep, uint8_t **out) {
-  uint64_t size = *sizep;
-  *out = NULL;
-  char *path = seg_path(w, number);
-  if (!path) return oom();
-  env_file *f = given;
-  uint8_t *buf = malloc(size ? size : 1);
-  int rc = !buf ? oom() : f ? STRATA_OK : env_open_read(w->e, path, &f);
-  size_t got = 0;
-  if (rc == STRATA_OK && size) rc = env_pread(f, 0, buf, size, &got);
-  /* an open file may have been cut by a concurrent truncate_back at a
-   * record boundary: what is gone was rolled back */
-  if (rc == STRATA_OK && given && got < size) size = got;
-  if (rc == STRATA_OK && got != size)
-    rc = st_error(STRATA_IO_ERROR, "%s: shorter than its %" PRIu64
-                                   " committed bytes", path, size);
-  if (!given) env_close(f);
-  free(path);
-  if (rc != STRATA_OK) {
-    free(buf);
-    return rc;
-  }
-  *sizep = size;
-  *out = buf;
-  return STRATA_OK;
-}
-
-static int read_segment(strata_wal *w, uint64_t number, uint64_t size,
-                        uint8_t **out) {
-  return read_open_segment(w, NULL, number, &size, out);
-}
-
-typedef struct back_cut {
-  uint64_t seq;      /* keep batches whose numbers are all <= seq */
-  int found;         /* the first batch to discard was found */
-  uint64_t off;      /* its offset */
-  uint64_t kept_end; /* sequence due after the last kept batch */
-} back_cut;
-
-static int find_back_cut(void *arg, const strata_wal_record *r) {
-  back_cut *c = arg;
-  uint64_t last = r->sequence + (r->count ? r->count : 1) - 1;
-  if (last > c->seq) {
-    c->found = 1;
-    c->off = r->offset;
-    return 1;
-  }
-  c->kept_end = r->sequence + r->count;
-  return 0;
-}
-
-static int op_truncate_back(strata_wal *w, void *arg) {
-  uint64_t seq = *(uint64_t *)arg;
-  pthread_mutex_lock(&w->mu);
-  uint64_t last = w->next_seq - 1, ckpt = w->meta.checkpoint;
-  size_t i = 0;
-  while (i < w->nseg && !(w->segs[i].has_records && w->segs[i].end > seq + 1))
-    i++;
-  wal_seg s = i < w->nseg ? w->segs[i] : (wal_seg){0, 0, 0, 0, 0};
-  size_t nseg = w->nseg;
-  uint64_t *later = malloc((nseg + 1) * sizeof *later);
-  for (size_t j = i + 1; later && j < nseg; j++)
-    later[j - i - 1] = w->segs[j].number;
-  pthread_mutex_unlock(&w->mu);
-  if (!later) return oom();
-  if (seq < ckpt) {
-    free(later);
-    return st_error(STRATA_INVALID_ARGUMENT,
-                    "%s: cannot truncate back to %" PRIu64
-                    ", below the checkpoint %" PRIu64,
-                    w->dir, seq, ckpt);
-  }
-  if (seq >= last || i == nseg) {
-    free(later);
-    return STRATA_OK;
-  }
-  /* find the cut in segment i */
-  uint8_t *buf = NULL;
-  int rc = read_segment(w, s.number, s.size, &buf);
-  back_cut c = {seq, 0, 0, s.first};
-  log_reader *r = NULL;
-  if (rc == STRATA_OK)
-    rc = log_reader_open_mem(buf, s.size, "wal segment",
-                             STRATA_RECOVERY_SKIP, NULL, NULL, &r);
-  if (rc == STRATA_OK) {
-    scanner sc;
-    scanner_init(&sc, w);
-    sc.policy = STRATA_RECOVERY_SKIP;
-    sc.fn = find_back_cut;
-    sc.arg = &c;
-    sc.quiet = 1;
-    int st = scan_segment(&sc, r, s.number, NULL);
-    scanner_free(&sc);
-    if (st > 0) rc = st;
-  }
-  log_reader_close(r);
-  free(buf);
-  if (rc == STRATA_OK && !c.found)
-    rc = st_error(STRATA_CORRUPTION, "%s/%06" PRIu64 ".log: no record past "
-                                     "sequence %" PRIu64 " found",
-                  w->dir, s.number, seq);
-  if (rc != STRATA_OK) {
-    free(later);
-    return rc;
-  }
-  /* the list first: readers open only what it names (see iterate) */
-  pthread_mutex_lock(&w->mu);
-  w->nseg = i + 1;
-  wal_seg *t = &w->segs[i];
-  t->size = c.off;
-  t->end = c.kept_end;
-  t->has_records = c.off > 0;
-  w->next_seq = c.kept_end;
-  w->unsynced = 0;
-  pthread_mutex_unlock(&w->mu);
-  /* newest first, so a crash part-way leaves a continuous prefix */
-  log_writer_close(w->lw);
-  w->lw = NULL;
-  for (size_t j = nseg - i - 1; rc == STRATA_OK && j-- > 0;) {
-    char *path = seg_path(w, later[j]);
-    rc = path ? env_remove(w->e, path) : oom();
-    free(path);
-  }
-  free(later);
-  char *path = seg_path(w, s.number);
-  env_file *f = NULL;
-  if (rc == STRATA_OK) rc = path ? env_sync_dir(w->e, w->dir) : oom();
-  if (rc == STRATA_OK) rc = env_open_append(w->e, path, 0, &f);
-  if (rc == STRATA_OK) rc = env_truncate(f, c.off);
-  if (rc == STRATA_OK) rc = env_datasync(f);
-  if (rc == STRATA_OK) rc = log_writer_create(f, c.off, 1, &w->lw);
-  free(path);
-  pthread_mutex_lock(&w->mu);
-  if (rc != STRATA_OK) {
-    env_close(f);
-    w->failed = 1;
-    w->fail_status = rc;
-    snprintf(w->fail_msg, sizeof w->fail_msg, "%s", strata_last_error());
-  }
-  pthread_mutex_unlock(&w->mu);
-  return rc;
-}
-
-int strata_wal_truncate_back(strata_wal *w, uint64_t seq) {
-  if (!w) return st_error(STRATA_INVALID_ARGUMENT, "wal truncate: NULL");
-  return run_exclusive(w, op_truncate_back, &seq);
-}
-
-/* ---- readers ------------------------------------------------------------- */
-
-int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg) {
-  if (!w || !fn) return st_error(STRATA_INVALID_ARGUMENT, "wal iterate: NULL");
-  /* the files are opened while the list is consistent with the directory
-   * (truncate_front updates the list before it deletes): a concurrent
-   * truncation then cannot take a segment from the middle of this read */
-  pthread_mutex_lock(&w->mu);
-  size_t n = w->nseg;
-  wal_seg *segs = malloc((n ? n : 1) * sizeof *segs);
-  env_file **files = calloc(n ? n : 1, sizeof *files);
-  int rc = segs && files ? STRATA_OK : oom();
-  if (rc == STRATA_OK) memcpy(segs, w->segs, n * sizeof *segs);
-  for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
-    char *path = seg_path(w, segs[i].number);
-    rc = path ? env_open_read(w->e, path, &files[i]) : oom();
-    free(path);
-  }
-  uint64_t floor = w->meta.truncated;
-  pthread_mutex_unlock(&w->mu);
-  if (rc != STRATA_OK) {
-    for (size_t i = 0; files && i < n; i++) env_close(files[i]);
-    free(files);
-    free(segs);
-    return rc;
-  }
-  scanner sc;
-  scanner_init(&sc, w);
-  sc.fn = fn;
-  sc.arg = arg;
-  sc.floor = floor;
-  for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
-    uint8_t *buf = NULL;
-    rc = read_open_segment(w, files[i], segs[i].number, &segs[i].size, &buf);
-    if (rc != STRATA_OK) break;
-    char name[4096];
-    snprintf(name, sizeof name, "%s/%06" PRIu64 ".log", w->dir,
-             segs[i].number);
-    log_reader *r = NULL;
-    rc = log_reader_open_mem(buf, segs[i].size, name, sc.policy, on_log_damage,
-                             &sc, &r);
-    if (rc == STRATA_OK) {
-      int st = scan_segment(&sc, r, segs[i].number, NULL);
-      if (st == SCAN_STOP) {
-        rc = STRATA_END;
-      } else if (st == SCAN_FN) {
-        rc = sc.fn_rc;
-      } else {
-        rc = st;
-      }
-    }
-    log_reader_close(r);
-    free(buf);
-  }
-  flush_pending(&sc, 0, 0);
-  scanner_free(&sc);
-  for (size_t i = 0; i < n; i++) env_close(files[i]);
-  free(files);
-  free(segs);
-  return rc == STRATA_END ? STRATA_OK : rc;
-}
-
-typedef struct replay_ctx {
-  uint64_t after;      /* deliver operations numbered above this */
-  uint64_t seq;        /* number of the operation being decoded */
-  strata_wal_op_fn fn; /* the caller's callback */
-  void *arg;           /* its argument */
-} replay_ctx;
-
-static int replay_op(void *arg, int op, const void *key, size_t klen,
-                     const void *value, size_t vlen) {
-  replay_ctx *c = arg;
-  uint64_t seq = c->seq++;
-  if (seq <= c->after) return 0;
-  return c->fn(c->arg, seq, op, key, klen, value, vlen);
-}
-
-static int replay_record(void *arg, const strata_wal_record *r) {
-  replay_ctx *c = arg;
-  if (r->count == 0 || r->sequence + r->count - 1 <= c->after) return 0;
-  c->seq = r->sequence;
-  return strata_batch_decode(r->data, r->size, NULL, NULL, replay_op, c);
-}
-
-int strata_wal_replay(strata_wal *w, uint64_t after_seq, strata_wal_op_fn fn,
-                      void *arg) {
-  if (!w || !fn) return st_error(STRATA_INVALID_ARGUMENT, "wal replay: NULL");
-  replay_ctx c = {after_seq, 0, fn, arg};
-  return strata_wal_iterate(w, replay_record, &c);
+  return wal_run_exclusive(w, op_checkpoint, &seq);
 }
 
 size_t wal_segment_count(strata_wal *w) {
@@ -972,28 +381,28 @@ static void *bg_main(void *arg) {
 }
 
 static void meta_damage(void *arg, const strata_damage *d) {
-  scanner *sc = arg;
+  wal_scanner *sc = arg;
   strata_wal_damage wd;
   memset(&wd, 0, sizeof wd);
   wd.damage = *d;
   wd.lost_first = 1;
-  emit(sc, &wd);
+  wal_emit(sc, &wd);
 }
 
 /* Point-in-time at open: keeps segs[i] up to `off`, moves the rest of it and
  * every later segment into .lost files, and reports them. */
-static int quarantine(strata_wal *w, scanner *sc, size_t i, uint64_t off,
+static int quarantine(strata_wal *w, wal_scanner *sc, size_t i, uint64_t off,
                       int report_region) {
-  char *path = seg_path(w, w->segs[i].number);
+  char *path = wal_seg_path(w, w->segs[i].number);
   char lost[4200];
-  int rc = path ? STRATA_OK : oom();
+  int rc = path ? STRATA_OK : wal_oom();
   uint64_t size = w->segs[i].size;
   if (rc == STRATA_OK && off < size) {
     uint8_t *buf = NULL;
     env_file *in = NULL, *out = NULL;
     snprintf(lost, sizeof lost, "%s/%06" PRIu64 "-%" PRIu64 ".lost", w->dir,
              w->segs[i].number, off);
-    rc = read_segment(w, w->segs[i].number, size, &buf);
+    rc = wal_read_segment(w, w->segs[i].number, size, &buf);
     if (rc == STRATA_OK)
       rc = env_open_append(w->e, lost, ENV_CREATE | ENV_TRUNC, &out);
     if (rc == STRATA_OK) rc = env_append(out, buf + off, size - off);
@@ -1015,10 +424,10 @@ static int quarantine(strata_wal *w, scanner *sc, size_t i, uint64_t off,
   }
   free(path);
   for (size_t j = i + 1; rc == STRATA_OK && j < w->nseg; j++) {
-    char *from = seg_path(w, w->segs[j].number);
+    char *from = wal_seg_path(w, w->segs[j].number);
     snprintf(lost, sizeof lost, "%s/%06" PRIu64 "-0.lost", w->dir,
              w->segs[j].number);
-    rc = from ? env_rename(w->e, from, lost) : oom();
+    rc = from ? env_rename(w->e, from, lost) : wal_oom();
     if (rc == STRATA_OK) {
       sc->seg = w->segs[j].number;
       wal_damage(sc, STRATA_DAMAGE_SEQUENCE_GAP, 0, w->segs[j].size, 0, 0, 0,
@@ -1035,7 +444,7 @@ static int quarantine(strata_wal *w, scanner *sc, size_t i, uint64_t off,
 
 /* Fills w->segs with the segment files of the directory, in number order
  * (removing a CHECKPOINT.tmp left by a crash if `tidy`). */
-static int list_segments(strata_wal *w, int tidy) {
+int wal_list_segments(strata_wal *w, int tidy) {
   char **names = NULL;
   size_t count = 0;
   int rc = env_list_dir(w->e, w->dir, &names, &count);
@@ -1068,23 +477,23 @@ static int list_segments(strata_wal *w, int tidy) {
 
 /* Reads every segment under the policy and repairs the directory so that
  * appends can follow: cut torn tail, quarantine, leftover front segments. */
-static int recover(strata_wal *w, scanner *sc) {
-  int rc = list_segments(w, 1);
+static int recover(strata_wal *w, wal_scanner *sc) {
+  int rc = wal_list_segments(w, 1);
   if (rc != STRATA_OK) return rc;
 
   size_t stop_at = w->nseg;
   int tail_cut = 0, tail_torn = 0;
   uint64_t tail_off = 0, rec_end = 0;
   for (size_t i = 0; i < w->nseg && rc == STRATA_OK; i++) {
-    char *path = seg_path(w, w->segs[i].number);
-    if (!path) return oom();
+    char *path = wal_seg_path(w, w->segs[i].number);
+    if (!path) return wal_oom();
     rc = env_size(w->e, path, &w->segs[i].size);
     log_reader *r = NULL;
     if (rc == STRATA_OK)
-      rc = log_reader_open(w->e, path, sc->policy, on_log_damage, sc, &r);
+      rc = log_reader_open(w->e, path, sc->policy, wal_on_log_damage, sc, &r);
     free(path);
     if (rc == STRATA_OK) {
-      int st = scan_segment(sc, r, w->segs[i].number, &w->segs[i]);
+      int st = wal_scan_segment(sc, r, w->segs[i].number, &w->segs[i]);
       if (st == SCAN_STOP) {
         stop_at = i;
       } else if (st != 0) {
@@ -1099,28 +508,28 @@ static int recover(strata_wal *w, scanner *sc) {
     if (stop_at != w->nseg) break;
   }
   if (rc != STRATA_OK) {
-    flush_pending(sc, 0, 0);
+    wal_flush_pending(sc, 0, 0);
     return rc;
   }
-  flush_pending(sc, 0, 0);
+  wal_flush_pending(sc, 0, 0);
   if (stop_at < w->nseg) {
     /* numbers in the dropped part are never given out again: learn the
      * largest (quietly, under skip) */
-    scanner peek;
-    scanner_init(&peek, w);
+    wal_scanner peek;
+    wal_scanner_init(&peek, w);
     peek.policy = STRATA_RECOVERY_SKIP;
     peek.quiet = 1;
     for (size_t i = stop_at; i < w->nseg; i++) {
-      char *path = seg_path(w, w->segs[i].number);
+      char *path = wal_seg_path(w, w->segs[i].number);
       log_reader *r = NULL;
       if (path && log_reader_open(w->e, path, STRATA_RECOVERY_SKIP, NULL,
                                   NULL, &r) == STRATA_OK)
-        scan_segment(&peek, r, w->segs[i].number, NULL);
+        wal_scan_segment(&peek, r, w->segs[i].number, NULL);
       log_reader_close(r);
       free(path);
     }
     if (peek.max_end > sc->max_end) sc->max_end = peek.max_end;
-    scanner_free(&peek);
+    wal_scanner_free(&peek);
     st_clear_error();
     rc = quarantine(w, sc, stop_at, sc->stop_off, sc->stop_gap);
   } else if (w->nseg && tail_cut && !tail_torn) {
@@ -1133,9 +542,9 @@ static int recover(strata_wal *w, scanner *sc) {
     /* the last segment ends in a torn record: cut it so that appends never
      * follow garbage */
     wal_seg *s = &w->segs[w->nseg - 1];
-    char *path = seg_path(w, s->number);
+    char *path = wal_seg_path(w, s->number);
     env_file *f = NULL;
-    rc = path ? env_open_append(w->e, path, 0, &f) : oom();
+    rc = path ? env_open_append(w->e, path, 0, &f) : wal_oom();
     if (rc == STRATA_OK) rc = env_truncate(f, tail_off);
     if (rc == STRATA_OK) rc = env_datasync(f);
     env_close(f);
@@ -1149,8 +558,8 @@ static int recover(strata_wal *w, scanner *sc) {
          w->segs[k].end <= w->meta.truncated + 1)
     k++;
   for (size_t i = 0; i < k && rc == STRATA_OK; i++) {
-    char *path = seg_path(w, w->segs[i].number);
-    rc = path ? env_remove(w->e, path) : oom();
+    char *path = wal_seg_path(w, w->segs[i].number);
+    rc = path ? env_remove(w->e, path) : wal_oom();
     free(path);
   }
   if (k && rc == STRATA_OK) {
@@ -1178,7 +587,7 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
     return st_error(STRATA_INVALID_ARGUMENT, "wal open: NULL argument");
   *out = NULL;
   strata_wal *w = calloc(1, sizeof *w);
-  if (!w) return oom();
+  if (!w) return wal_oom();
   if (o)
     w->opt = *o;
   else
@@ -1196,20 +605,20 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
   w->dir = strdup(dir);
   if (!w->dir) {
     wal_free(w);
-    return oom();
+    return wal_oom();
   }
   size_t dl = strlen(w->dir);
   while (dl > 1 && w->dir[dl - 1] == '/') w->dir[--dl] = '\0';
   int rc = env_mkdir(e, w->dir);
   char *lockp = malloc(dl + 8);
-  if (rc == STRATA_OK && !lockp) rc = oom();
+  if (rc == STRATA_OK && !lockp) rc = wal_oom();
   if (rc == STRATA_OK) {
     sprintf(lockp, "%s/LOCK", w->dir);
     rc = env_lock_file(e, lockp, &w->lock);
   }
   free(lockp);
-  scanner sc;
-  scanner_init(&sc, w);
+  wal_scanner sc;
+  wal_scanner_init(&sc, w);
   if (rc == STRATA_OK) {
     rc = wal_meta_read(e, w->dir, &w->meta, meta_damage, &sc);
     if (rc == STRATA_NOT_FOUND) rc = STRATA_OK;
@@ -1239,9 +648,9 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
       if (rc == STRATA_OK) rc = push_seg(w, &s);
     } else {
       wal_seg *s = &w->segs[w->nseg - 1];
-      char *path = seg_path(w, s->number);
+      char *path = wal_seg_path(w, s->number);
       env_file *f = NULL;
-      rc = path ? env_open_append(e, path, 0, &f) : oom();
+      rc = path ? env_open_append(e, path, 0, &f) : wal_oom();
       if (rc == STRATA_OK) rc = env_preallocate(f, 0, w->opt.segment_size);
       if (rc == STRATA_OK) rc = log_writer_create(f, s->size, 1, &w->lw);
       if (rc != STRATA_OK) env_close(f);
@@ -1252,7 +661,7 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
     /* dropped or checkpointed numbers lie above the last kept batch: a
      * bridge makes the jump part of the log, so none is given out twice */
     strata_batch *b = strata_batch_create();
-    rc = b ? STRATA_OK : oom();
+    rc = b ? STRATA_OK : wal_oom();
     if (rc == STRATA_OK) {
       size_t size;
       strata_batch_set_sequence(b, w->next_seq);
@@ -1269,7 +678,7 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
     }
     strata_batch_destroy(b);
   }
-  scanner_free(&sc);
+  wal_scanner_free(&sc);
   if (rc == STRATA_OK && w->opt.sync == STRATA_WAL_SYNC_INTERVAL) {
     if (pthread_create(&w->bg, NULL, bg_main, w) != 0)
       rc = st_error(STRATA_IO_ERROR, "wal: cannot start the sync thread");
@@ -1308,50 +717,3 @@ int strata_wal_close(strata_wal *w) {
   return rc;
 }
 
-static int count_record(void *arg, const strata_wal_record *r) {
-  (void)r;
-  ++*(uint64_t *)arg;
-  return 0;
-}
-
-int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
-                      uint64_t *records) {
-  if (!dir) return st_error(STRATA_INVALID_ARGUMENT, "wal verify: NULL");
-  strata_wal w;
-  memset(&w, 0, sizeof w);
-  w.e = env_posix();
-  w.dir = strdup(dir);
-  if (!w.dir) return oom();
-  strata_wal_options_init(&w.opt);
-  w.opt.recovery = STRATA_RECOVERY_SKIP;
-  w.opt.on_damage = fn;
-  w.opt.damage_arg = arg;
-  uint64_t n = 0;
-  scanner sc;
-  scanner_init(&sc, &w);
-  sc.fn = count_record;
-  sc.arg = &n;
-  int rc = wal_meta_read(w.e, dir, &w.meta, NULL, NULL);
-  if (rc == STRATA_NOT_FOUND || rc == STRATA_CORRUPTION) rc = STRATA_OK;
-  sc.floor = w.meta.truncated;
-  if (rc == STRATA_OK) rc = list_segments(&w, 0);
-  for (size_t i = 0; rc == STRATA_OK && i < w.nseg; i++) {
-    char *path = seg_path(&w, w.segs[i].number);
-    log_reader *r = NULL;
-    rc = path ? log_reader_open(w.e, path, STRATA_RECOVERY_SKIP, on_log_damage,
-                                &sc, &r)
-              : oom();
-    if (rc == STRATA_OK) {
-      int st = scan_segment(&sc, r, w.segs[i].number, NULL);
-      if (st > 0) rc = st;
-    }
-    log_reader_close(r);
-    free(path);
-  }
-  flush_pending(&sc, 0, 0);
-  scanner_free(&sc);
-  free(w.segs);
-  free(w.dir);
-  if (records) *records = n;
-  return rc;
-}
