@@ -391,6 +391,15 @@ static void meta_damage(void *arg, const strata_damage *d) {
 
 /* Point-in-time at open: keeps segs[i] up to `off`, moves the rest of it and
  * every later segment into .lost files, and reports them. */
+/* DIR/NNNNNN-OFF.lost, or with a .N suffix if taken: never overwritten. */
+static void lost_name(strata_wal *w, uint64_t number, uint64_t off,
+                      char *buf, size_t n) {
+  snprintf(buf, n, "%s/%06" PRIu64 "-%" PRIu64 ".lost", w->dir, number, off);
+  for (unsigned k = 1; env_exists(w->e, buf) && k < 100000; k++)
+    snprintf(buf, n, "%s/%06" PRIu64 "-%" PRIu64 ".lost.%u", w->dir, number,
+             off, k);
+}
+
 static int quarantine(strata_wal *w, wal_scanner *sc, size_t i, uint64_t off,
                       int report_region) {
   char *path = wal_seg_path(w, w->segs[i].number);
@@ -400,11 +409,10 @@ static int quarantine(strata_wal *w, wal_scanner *sc, size_t i, uint64_t off,
   if (rc == STRATA_OK && off < size) {
     uint8_t *buf = NULL;
     env_file *in = NULL, *out = NULL;
-    snprintf(lost, sizeof lost, "%s/%06" PRIu64 "-%" PRIu64 ".lost", w->dir,
-             w->segs[i].number, off);
+    lost_name(w, w->segs[i].number, off, lost, sizeof lost);
     rc = wal_read_segment(w, w->segs[i].number, size, &buf);
     if (rc == STRATA_OK)
-      rc = env_open_append(w->e, lost, ENV_CREATE | ENV_TRUNC, &out);
+      rc = env_open_append(w->e, lost, ENV_CREATE | ENV_EXCL, &out);
     if (rc == STRATA_OK) rc = env_append(out, buf + off, size - off);
     if (rc == STRATA_OK) rc = env_datasync(out);
     env_close(out);
@@ -425,8 +433,7 @@ static int quarantine(strata_wal *w, wal_scanner *sc, size_t i, uint64_t off,
   free(path);
   for (size_t j = i + 1; rc == STRATA_OK && j < w->nseg; j++) {
     char *from = wal_seg_path(w, w->segs[j].number);
-    snprintf(lost, sizeof lost, "%s/%06" PRIu64 "-0.lost", w->dir,
-             w->segs[j].number);
+    lost_name(w, w->segs[j].number, 0, lost, sizeof lost);
     rc = from ? env_rename(w->e, from, lost) : wal_oom();
     if (rc == STRATA_OK) {
       sc->seg = w->segs[j].number;

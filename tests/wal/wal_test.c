@@ -453,6 +453,28 @@ TEST(mid_file_damage_point_in_time_keeps_prefix_and_never_reuses) {
   strata_wal_close(w);
 }
 
+TEST(point_in_time_never_overwrites_a_lost_file) {
+  const char *dir = test_path("w");
+  uint64_t bad;
+  build_damaged(dir, &bad);
+  strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 8192, NULL);
+  char lost[4200];
+  snprintf(lost, sizeof lost, "%s/000002-0.lost", dir);
+  uint64_t first = file_size(lost);
+  CHECK(first > 0);
+  /* refill segment 2, damage it at its start, recover again */
+  for (uint64_t i = 0; i < 60; i++) put(w, 1000 + i, 300);
+  strata_wal_close(w);
+  flip_byte(seg_file(dir, 2), 20);
+  damages ds = {0};
+  w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 8192, &ds);
+  CHECK(ds.n >= 1);
+  strata_wal_close(w);
+  CHECK_U64(file_size(lost), first);
+  snprintf(lost, sizeof lost, "%s/000002-0.lost.1", dir);
+  CHECK(file_size(lost) > 0);
+}
+
 TEST(mid_file_damage_skip_drops_only_the_batch) {
   const char *dir = test_path("w");
   uint64_t bad;
