@@ -126,5 +126,22 @@ check "skip: warning" grep -q 'warning' "$WORK/err"
 expect_exit 0 "dump a WAL directory" dump "$H"
 check "dump: one summary per segment" test "$(grep -c '^summary' "$WORK/out")" -ge 2
 
+# ---- damage: a flipped byte mid-file, the lost sequence range reported -----------
+F=$WORK/f
+for i in 1 2 3 4 5 6; do "$BIN" wal append "$F" "k$i" "value$i" >/dev/null; done
+printf '\xff' | dd of="$F/000001.log" bs=1 seek=60 conv=notrunc 2>/dev/null
+expect_exit 1 "verify: flipped byte" verify "$F"
+check "verify: lost range named" grep -q 'sequence numbers 3\.\.3 lost' "$WORK/out"
+expect_exit 3 "tolerate-tail refuses mid-file damage" wal replay "$F" --recovery tolerate-tail
+expect_exit 0 "skip: replays the rest" wal replay "$F" --recovery skip
+check "skip: five operations" test "$(wc -l <"$WORK/out")" -eq 5
+check "skip: 3 is gone" test "$(grep -c "^3	" "$WORK/out")" -eq 0
+expect_exit 0 "point-in-time: keeps the prefix" wal replay "$F"
+check "point-in-time: two operations" test "$(wc -l <"$WORK/out")" -eq 2
+check "point-in-time: kept the rest aside" test -s "$F/000001-60.lost"
+expect_exit 0 "append after point-in-time" wal append "$F" after 1
+check "numbering above every number seen" test "$OUT" = 7
+expect_exit 0 "verify after recovery: clean" verify "$F"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

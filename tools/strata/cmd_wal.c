@@ -378,12 +378,33 @@ int cli_cmd_wal(const cli_options *o) {
   return CLI_USAGE;
 }
 
-/* WAL-level damage only: the per-file reads already found the rest. */
+/* WAL-level damage is added; the per-file reads already found the rest, and
+ * their reports get the range of sequence numbers lost appended. */
 static void collect_wal_level(void *arg, const strata_wal_damage *d) {
-  if (d->damage.kind != STRATA_DAMAGE_SEQUENCE_GAP &&
-      d->damage.kind != STRATA_DAMAGE_BAD_RECORD)
+  cli_drops *drops = arg;
+  if (d->damage.kind == STRATA_DAMAGE_SEQUENCE_GAP ||
+      d->damage.kind == STRATA_DAMAGE_BAD_RECORD) {
+    cli_drops_collect(arg, &d->damage);
     return;
-  cli_drops_collect(arg, &d->damage);
+  }
+  if (!d->lost_known) return;
+  char extra[96];
+  if (d->lost_first <= d->lost_last)
+    snprintf(extra, sizeof extra, " (sequence numbers %" PRIu64 "..%" PRIu64
+             " lost)", d->lost_first, d->lost_last);
+  else
+    snprintf(extra, sizeof extra, " (no sequence number lost)");
+  for (size_t i = 0; i < drops->n; i++) {
+    cli_drop *x = &drops->v[i];
+    if (x->offset != d->damage.offset || strcmp(x->file, d->damage.file) != 0)
+      continue;
+    size_t len = strlen(x->reason);
+    char *r = realloc(x->reason, len + strlen(extra) + 1);
+    if (!r) cli_out_of_memory();
+    strcpy(r + len, extra);
+    x->reason = r;
+    break;
+  }
 }
 
 int cli_wal_verify_sequences(const char *dir, cli_drops *drops) {
