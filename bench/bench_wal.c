@@ -85,12 +85,12 @@ static void fsync_latency(const char *dir, int n, double *median,
 }
 
 typedef struct worker {
-  strata_wal *w;       /* the log */
-  volatile int *stop;  /* set when time is up */
-  uint64_t appends;    /* batches appended */
-  uint64_t bytes;      /* their encoded bytes */
-  int failed;          /* an append failed */
-  int id;              /* thread number */
+  strata_wal *w;      /* the log */
+  volatile int *stop; /* set when time is up */
+  uint64_t appends;   /* batches appended */
+  uint64_t bytes;     /* their encoded bytes */
+  int failed;         /* an append failed */
+  int id;             /* thread number */
 } worker;
 
 static void *append_loop(void *arg) {
@@ -115,9 +115,8 @@ static void *append_loop(void *arg) {
   return NULL;
 }
 
-static void run_appends(const char *dir, strata_wal_sync_mode mode,
-                        int threads, double seconds, double *ops,
-                        double *mbs) {
+static void run_appends(const char *dir, strata_wal_sync_mode mode, int threads,
+                        double seconds, double *ops, double *mbs) {
   rm_rf(dir);
   strata_wal_options o;
   strata_wal_options_init(&o);
@@ -276,9 +275,8 @@ int main(int argc, char **argv) {
   emit("| sync | threads | appends/s | MB/s | vs 1 thread |\n");
   emit("|---|---:|---:|---:|---:|\n");
   const char *names[] = {"none", "interval", "always"};
-  strata_wal_sync_mode modes[] = {STRATA_WAL_SYNC_NONE,
-                                  STRATA_WAL_SYNC_INTERVAL,
-                                  STRATA_WAL_SYNC_ALWAYS};
+  strata_wal_sync_mode modes[] = {
+      STRATA_WAL_SYNC_NONE, STRATA_WAL_SYNC_INTERVAL, STRATA_WAL_SYNC_ALWAYS};
   int threads[] = {1, 2, 4, 8, 16};
   double always1 = 0, always8 = 0;
   for (int m = 0; m < 3; m++) {

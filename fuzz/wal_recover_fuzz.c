@@ -17,9 +17,9 @@
 #include "strata.h"
 
 typedef struct seen {
-  uint64_t last;  /* last sequence number delivered */
-  uint64_t n;     /* operations delivered */
-  int disorder;   /* a number not above the previous one */
+  uint64_t last; /* last sequence number delivered */
+  uint64_t n;    /* operations delivered */
+  int disorder;  /* a number not above the previous one */
 } seen;
 
 static int on_op(void *arg, uint64_t seq, int op, const void *key, size_t kl,

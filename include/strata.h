@@ -75,14 +75,11 @@ typedef enum strata_damage_kind {
   STRATA_DAMAGE_BAD_LENGTH = 5, /* a fragment length that overruns its block */
   STRATA_DAMAGE_BAD_TYPE = 6,   /* a fragment type outside FULL..LAST */
   STRATA_DAMAGE_ORPHAN = 7,     /* MIDDLE or LAST fragment with no FIRST */
-  STRATA_DAMAGE_MISSING_END = 8, /* FIRST/MIDDLE not followed by its LAST */
-  STRATA_DAMAGE_SEQUENCE_GAP = 9, /* WAL: sequence numbers not continuous */
-  STRATA_DAMAGE_BAD_RECORD = 10   /* WAL: checksummed record, not a batch */
+  STRATA_DAMAGE_MISSING_END = 8 /* FIRST/MIDDLE not followed by its LAST */
 } strata_damage_kind;
 
 /* "torn-tail", "checksum", "zeroed", "truncated", "missing", "bad-length",
- * "bad-type", "orphan-fragment", "missing-end", "sequence-gap",
- * "bad-record". Never renamed. */
+ * "bad-type", "orphan-fragment", "missing-end". Never renamed. */
 const char *strata_damage_kind_name(strata_damage_kind kind);
 
 /* One dropped region of one file. Delivered through a strata_damage_fn; the
@@ -196,6 +193,14 @@ const void *strata_batch_data(const strata_batch *b, size_t *size);
 
 typedef struct strata_wal strata_wal;
 
+/* Damage kinds of the WAL, beyond those of strata_damage_kind (stored in its
+ * `kind` field); strata_damage_kind_name gives "sequence-gap" and
+ * "bad-record". Never renamed. */
+/* a hole in the sequence numbers, or a step back */
+#define STRATA_DAMAGE_SEQUENCE_GAP ((strata_damage_kind)9)
+/* a checksummed record that is not a valid write batch */
+#define STRATA_DAMAGE_BAD_RECORD ((strata_damage_kind)10)
+
 typedef enum strata_wal_sync_mode {
   STRATA_WAL_SYNC_ALWAYS = 0,   /* fdatasync before append returns */
   STRATA_WAL_SYNC_INTERVAL = 1, /* fdatasync at most every N ms or N bytes */
@@ -219,9 +224,9 @@ typedef struct strata_wal_options {
   strata_wal_sync_mode sync; /* default STRATA_WAL_SYNC_ALWAYS */
   uint32_t sync_interval_ms; /* interval mode: max ms unsynced (default 100) */
   uint64_t sync_interval_bytes; /* interval mode: max bytes unsynced (1 MiB) */
-  strata_recovery recovery;  /* default STRATA_RECOVERY_POINT_IN_TIME */
+  strata_recovery recovery;     /* default STRATA_RECOVERY_POINT_IN_TIME */
   strata_wal_damage_fn on_damage; /* every drop, at open and on reads */
-  void *damage_arg;          /* its argument */
+  void *damage_arg;               /* its argument */
 } strata_wal_options;
 
 /* Fills `o` with the defaults above. */

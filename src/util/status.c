@@ -114,6 +114,8 @@ int strata_recovery_parse(const char *name, strata_recovery *out) {
 }
 
 const char *strata_damage_kind_name(strata_damage_kind kind) {
+  if (kind == STRATA_DAMAGE_SEQUENCE_GAP) return "sequence-gap"; /* WAL */
+  if (kind == STRATA_DAMAGE_BAD_RECORD) return "bad-record";     /* WAL */
   switch (kind) {
   case STRATA_DAMAGE_TORN_TAIL: return "torn-tail";
   case STRATA_DAMAGE_CHECKSUM: return "checksum";
@@ -124,8 +126,6 @@ const char *strata_damage_kind_name(strata_damage_kind kind) {
   case STRATA_DAMAGE_BAD_TYPE: return "bad-type";
   case STRATA_DAMAGE_ORPHAN: return "orphan-fragment";
   case STRATA_DAMAGE_MISSING_END: return "missing-end";
-  case STRATA_DAMAGE_SEQUENCE_GAP: return "sequence-gap";
-  case STRATA_DAMAGE_BAD_RECORD: return "bad-record";
   }
   return "unknown";
 }

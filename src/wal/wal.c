@@ -137,7 +137,8 @@ int wal_run_exclusive(strata_wal *w, wal_exclusive_fn fn, void *arg) {
   return rc;
 }
 
-/* ---- segments: create, wal_rotate ------------------------------------------ */
+/* ---- segments: create, wal_rotate ------------------------------------------
+ */
 
 /* Creates segment `number` (must not exist), preallocates it and makes its
  * name durable; the caller owns *out. */
@@ -366,8 +367,8 @@ static void *bg_main(void *arg) {
   while (!w->closing) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec +
-                  (uint64_t)w->opt.sync_interval_ms * 1000000u;
+    uint64_t ns =
+        (uint64_t)ts.tv_nsec + (uint64_t)w->opt.sync_interval_ms * 1000000u;
     ts.tv_sec += (time_t)(ns / 1000000000u);
     ts.tv_nsec = (long)(ns % 1000000000u);
     pthread_cond_timedwait(&w->bg_cv, &w->mu, &ts);
@@ -392,8 +393,8 @@ static void meta_damage(void *arg, const strata_damage *d) {
 /* Point-in-time at open: keeps segs[i] up to `off`, moves the rest of it and
  * every later segment into .lost files, and reports them. */
 /* DIR/NNNNNN-OFF.lost, or with a .N suffix if taken: never overwritten. */
-static void lost_name(strata_wal *w, uint64_t number, uint64_t off,
-                      char *buf, size_t n) {
+static void lost_name(strata_wal *w, uint64_t number, uint64_t off, char *buf,
+                      size_t n) {
   snprintf(buf, n, "%s/%06" PRIu64 "-%" PRIu64 ".lost", w->dir, number, off);
   for (unsigned k = 1; env_exists(w->e, buf) && k < 100000; k++)
     snprintf(buf, n, "%s/%06" PRIu64 "-%" PRIu64 ".lost.%u", w->dir, number,
@@ -437,8 +438,7 @@ static int quarantine(strata_wal *w, wal_scanner *sc, size_t i, uint64_t off,
     rc = from ? env_rename(w->e, from, lost) : wal_oom();
     if (rc == STRATA_OK) {
       sc->seg = w->segs[j].number;
-      wal_damage(sc, STRATA_DAMAGE_SEQUENCE_GAP, 0, w->segs[j].size, 0, 0, 0,
-                 0,
+      wal_damage(sc, STRATA_DAMAGE_SEQUENCE_GAP, 0, w->segs[j].size, 0, 0, 0, 0,
                  "segment after the damage dropped by point-in-time recovery "
                  "(moved to a .lost file)");
     }
@@ -474,7 +474,8 @@ int wal_list_segments(strata_wal *w, int tidy) {
   if (rc != STRATA_OK) return rc;
   /* names sort bytewise; numbers of different widths need a numeric sort */
   for (size_t i = 1; i < w->nseg; i++)
-    for (size_t j = i; j > 0 && w->segs[j - 1].number > w->segs[j].number; j--) {
+    for (size_t j = i; j > 0 && w->segs[j - 1].number > w->segs[j].number;
+         j--) {
       wal_seg t = w->segs[j];
       w->segs[j] = w->segs[j - 1];
       w->segs[j - 1] = t;
@@ -529,8 +530,8 @@ static int recover(strata_wal *w, wal_scanner *sc) {
     for (size_t i = stop_at; i < w->nseg; i++) {
       char *path = wal_seg_path(w, w->segs[i].number);
       log_reader *r = NULL;
-      if (path && log_reader_open(w->e, path, STRATA_RECOVERY_SKIP, NULL,
-                                  NULL, &r) == STRATA_OK)
+      if (path && log_reader_open(w->e, path, STRATA_RECOVERY_SKIP, NULL, NULL,
+                                  &r) == STRATA_OK)
         wal_scan_segment(&peek, r, w->segs[i].number, NULL);
       log_reader_close(r);
       free(path);
@@ -615,7 +616,8 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
     return wal_oom();
   }
   size_t dl = strlen(w->dir);
-  while (dl > 1 && w->dir[dl - 1] == '/') w->dir[--dl] = '\0';
+  while (dl > 1 && w->dir[dl - 1] == '/')
+    w->dir[--dl] = '\0';
   int rc = env_mkdir(e, w->dir);
   char *lockp = malloc(dl + 8);
   if (rc == STRATA_OK && !lockp) rc = wal_oom();
@@ -629,9 +631,9 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
   if (rc == STRATA_OK) {
     rc = wal_meta_read(e, w->dir, &w->meta, meta_damage, &sc);
     if (rc == STRATA_NOT_FOUND) rc = STRATA_OK;
-    if (rc == STRATA_CORRUPTION && (w->opt.recovery == STRATA_RECOVERY_SKIP ||
-                                    w->opt.recovery ==
-                                        STRATA_RECOVERY_POINT_IN_TIME)) {
+    if (rc == STRATA_CORRUPTION &&
+        (w->opt.recovery == STRATA_RECOVERY_SKIP ||
+         w->opt.recovery == STRATA_RECOVERY_POINT_IN_TIME)) {
       memset(&w->meta, 0, sizeof w->meta);
       rc = STRATA_OK;
     }
@@ -645,8 +647,8 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
     if (w->meta.truncated + 1 > next) next = w->meta.truncated + 1;
     if (w->meta.checkpoint + 1 > next) next = w->meta.checkpoint + 1;
     w->next_seq = next;
-    int fresh = w->nseg == 0 ||
-                w->segs[w->nseg - 1].size >= w->opt.segment_size;
+    int fresh =
+        w->nseg == 0 || w->segs[w->nseg - 1].size >= w->opt.segment_size;
     if (fresh) {
       uint64_t number = w->nseg ? w->segs[w->nseg - 1].number + 1 : 1;
       uint64_t start = w->nseg ? w->segs[w->nseg - 1].end : next;
@@ -723,4 +725,3 @@ int strata_wal_close(strata_wal *w) {
   wal_free(w);
   return rc;
 }
-

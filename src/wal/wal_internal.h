@@ -16,10 +16,10 @@
 #include "wal/wal.h"
 
 enum {
-  GROUP_MAX = 256,                 /* batches written by one leader */
-  GROUP_BYTES = 4 << 20,           /* bytes written by one leader (soft) */
-  SCAN_STOP = -1,                  /* point-in-time stopped the scan */
-  SCAN_FN = -2                     /* the caller's callback stopped it */
+  GROUP_MAX = 256,       /* batches written by one leader */
+  GROUP_BYTES = 4 << 20, /* bytes written by one leader (soft) */
+  SCAN_STOP = -1,        /* point-in-time stopped the scan */
+  SCAN_FN = -2           /* the caller's callback stopped it */
 };
 
 typedef struct wal_seg {
@@ -32,12 +32,12 @@ typedef struct wal_seg {
 } wal_seg;
 
 typedef struct waiter {
-  strata_batch *batch;  /* the batch to append; NULL for an exclusive op */
-  uint64_t first_seq;   /* sequence number given to it */
-  int status;           /* outcome, valid once done */
-  int done;             /* 1 when a leader completed it */
-  pthread_cond_t cv;    /* signalled when done or at the head */
-  struct waiter *next;  /* next in the queue */
+  strata_batch *batch; /* the batch to append; NULL for an exclusive op */
+  uint64_t first_seq;  /* sequence number given to it */
+  int status;          /* outcome, valid once done */
+  int done;            /* 1 when a leader completed it */
+  pthread_cond_t cv;   /* signalled when done or at the head */
+  struct waiter *next; /* next in the queue */
 } waiter;
 
 struct strata_wal {
@@ -56,13 +56,13 @@ struct strata_wal {
   char fail_msg[256];     /* its message */
   uint64_t unsynced;      /* bytes appended since the last sync */
   /* leader state: touched only by the thread at the head of the queue */
-  log_writer *lw;         /* writer of the active (last) segment */
-  uint64_t last_sync_ns;  /* monotonic time of the last sync */
+  log_writer *lw;        /* writer of the active (last) segment */
+  uint64_t last_sync_ns; /* monotonic time of the last sync */
   /* interval mode */
-  pthread_t bg;           /* background syncer */
-  int bg_running;         /* bg was started */
-  int closing;            /* tells bg to stop */
-  pthread_cond_t bg_cv;   /* wakes bg at close */
+  pthread_t bg;         /* background syncer */
+  int bg_running;       /* bg was started */
+  int closing;          /* tells bg to stop */
+  pthread_cond_t bg_cv; /* wakes bg at close */
 };
 
 typedef struct wal_pending {
@@ -78,7 +78,7 @@ typedef struct wal_scanner {
   uint64_t expected;       /* sequence number due next */
   uint64_t max_end;        /* one past the largest sequence number seen */
   uint64_t floor;          /* last number removed by truncate_front */
-  wal_pending *p;              /* log damage awaiting the next good record */
+  wal_pending *p;          /* log damage awaiting the next good record */
   size_t np, cap;          /* wal_pending held, slots allocated */
   uint64_t seg;            /* number of the segment being read */
   wal_seg *info;           /* its entry to fill in (open), or NULL */

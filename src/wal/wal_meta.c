@@ -41,20 +41,23 @@ int wal_meta_read(env *e, const char *dir, wal_meta *m,
     return STRATA_NOT_FOUND;
   }
   log_reader *r = NULL;
-  int rc = log_reader_open(e, path, STRATA_RECOVERY_ABSOLUTE, on_damage, arg,
-                           &r);
+  int rc =
+      log_reader_open(e, path, STRATA_RECOVERY_ABSOLUTE, on_damage, arg, &r);
   const uint8_t *d = NULL;
   size_t n = 0;
   strata_log_record_info info = {0, 0, 0};
   if (rc == STRATA_OK) rc = log_reader_next(r, &d, &n, &info);
-  if (rc == STRATA_END)
-    rc = ST_CORRUPT("%s: empty checkpoint file", path);
-  if (rc == STRATA_OK &&
-      (n != META_SIZE || decode_fixed32(d) != META_MAGIC ||
-       decode_fixed32(d + 4) != META_VERSION)) {
+  if (rc == STRATA_END) rc = ST_CORRUPT("%s: empty checkpoint file", path);
+  if (rc == STRATA_OK && (n != META_SIZE || decode_fixed32(d) != META_MAGIC ||
+                          decode_fixed32(d + 4) != META_VERSION)) {
     if (on_damage) {
-      strata_damage dm = {path, 0, info.end, STRATA_DAMAGE_BAD_RECORD,
-                          "not a version-1 WAL checkpoint record", 0, 0};
+      strata_damage dm = {path,
+                          0,
+                          info.end,
+                          STRATA_DAMAGE_BAD_RECORD,
+                          "not a version-1 WAL checkpoint record",
+                          0,
+                          0};
       on_damage(arg, &dm);
     }
     rc = ST_CORRUPT("%s: not a version-1 WAL checkpoint record", path);
@@ -79,8 +82,7 @@ int wal_meta_write(env *e, const char *dir, const wal_meta *m) {
   encode_fixed64(rec + 16, m->truncated);
   env_file *f = NULL;
   log_writer *w = NULL;
-  if (rc == STRATA_OK)
-    rc = env_open_append(e, tmp, ENV_CREATE | ENV_TRUNC, &f);
+  if (rc == STRATA_OK) rc = env_open_append(e, tmp, ENV_CREATE | ENV_TRUNC, &f);
   if (rc == STRATA_OK) rc = log_writer_create(f, 0, 1, &w);
   if (rc != STRATA_OK) env_close(f);
   if (rc == STRATA_OK) rc = log_writer_add(w, rec, sizeof rec);

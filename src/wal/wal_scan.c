@@ -19,7 +19,6 @@
 #include "wal/wal_internal.h"
 #include "wal/write_batch.h"
 
-
 void wal_emit(wal_scanner *sc, strata_wal_damage *d) {
   if (!sc->quiet && sc->w->opt.on_damage)
     sc->w->opt.on_damage(sc->w->opt.damage_arg, d);
@@ -79,8 +78,8 @@ void wal_on_log_damage(void *arg, const strata_damage *d) {
 
 /* A WAL-level damage (not seen by the log reader) in the current segment. */
 void wal_damage(wal_scanner *sc, strata_damage_kind kind, uint64_t off,
-                       uint64_t bytes, uint64_t records, int known,
-                       uint64_t first, uint64_t last, const char *reason) {
+                uint64_t bytes, uint64_t records, int known, uint64_t first,
+                uint64_t last, const char *reason) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%06" PRIu64 ".log", sc->w->dir, sc->seg);
   strata_wal_damage d;
@@ -108,8 +107,8 @@ static int policy_action(wal_scanner *sc, uint64_t off, const char *what) {
     sc->stop_gap = 1;
     return SCAN_STOP;
   default:
-    return ST_CORRUPT("%s/%06" PRIu64 ".log: %s at offset %" PRIu64,
-                      sc->w->dir, sc->seg, what, off);
+    return ST_CORRUPT("%s/%06" PRIu64 ".log: %s at offset %" PRIu64, sc->w->dir,
+                      sc->seg, what, off);
   }
 }
 
@@ -129,8 +128,8 @@ static int scan_record(wal_scanner *sc, const uint8_t *rec, size_t size,
   }
   uint64_t end = seq + count;
   if (end > sc->max_end) sc->max_end = end;
-  if (sc->floor && end <= sc->floor + 1 && (!sc->have_expected ||
-                                            seq == sc->expected)) {
+  if (sc->floor && end <= sc->floor + 1 &&
+      (!sc->have_expected || seq == sc->expected)) {
     /* left by a truncate_front that crashed before deleting its files */
     sc->have_expected = 1;
     sc->expected = end;
@@ -175,8 +174,8 @@ static int scan_record(wal_scanner *sc, const uint8_t *rec, size_t size,
     sc->info->end = end;
   }
   if (sc->fn) {
-    strata_wal_record r = {sc->seg, info->offset, info->end, seq, count,
-                           rec, size};
+    strata_wal_record r = {sc->seg, info->offset, info->end, seq,
+                           count,   rec,          size};
     int rc = sc->fn(sc->arg, &r);
     if (rc) {
       sc->fn_rc = rc;
@@ -188,12 +187,13 @@ static int scan_record(wal_scanner *sc, const uint8_t *rec, size_t size,
 
 /* Reads every record of one segment. 0, SCAN_STOP, SCAN_FN or a status. */
 int wal_scan_segment(wal_scanner *sc, log_reader *r, uint64_t number,
-                        wal_seg *info) {
+                     wal_seg *info) {
   sc->seg = number;
   sc->info = info;
   sc->seg_damage = sc->seg_tail = sc->tail_torn = 0;
   sc->seg_cut = sc->tail_off = sc->rec_end = 0;
-  if (info && !info->has_records) info->end = sc->have_expected ? sc->expected : 0;
+  if (info && !info->has_records)
+    info->end = sc->have_expected ? sc->expected : 0;
   for (;;) {
     const uint8_t *d;
     size_t n;
@@ -243,8 +243,9 @@ static int read_open_segment(strata_wal *w, env_file *given, uint64_t number,
    * record boundary: what is gone was rolled back */
   if (rc == STRATA_OK && given && got < size) size = got;
   if (rc == STRATA_OK && got != size)
-    rc = st_error(STRATA_IO_ERROR, "%s: shorter than its %" PRIu64
-                                   " committed bytes", path, size);
+    rc = st_error(STRATA_IO_ERROR,
+                  "%s: shorter than its %" PRIu64 " committed bytes", path,
+                  size);
   if (!given) env_close(f);
   free(path);
   if (rc != STRATA_OK) {
@@ -257,7 +258,7 @@ static int read_open_segment(strata_wal *w, env_file *given, uint64_t number,
 }
 
 int wal_read_segment(strata_wal *w, uint64_t number, uint64_t size,
-                        uint8_t **out) {
+                     uint8_t **out) {
   return read_open_segment(w, NULL, number, &size, out);
 }
 
@@ -282,7 +283,8 @@ int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg) {
   uint64_t floor = w->meta.truncated;
   pthread_mutex_unlock(&w->mu);
   if (rc != STRATA_OK) {
-    for (size_t i = 0; files && i < n; i++) env_close(files[i]);
+    for (size_t i = 0; files && i < n; i++)
+      env_close(files[i]);
     free(files);
     free(segs);
     return rc;
@@ -297,11 +299,10 @@ int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg) {
     rc = read_open_segment(w, files[i], segs[i].number, &segs[i].size, &buf);
     if (rc != STRATA_OK) break;
     char name[4096];
-    snprintf(name, sizeof name, "%s/%06" PRIu64 ".log", w->dir,
-             segs[i].number);
+    snprintf(name, sizeof name, "%s/%06" PRIu64 ".log", w->dir, segs[i].number);
     log_reader *r = NULL;
-    rc = log_reader_open_mem(buf, segs[i].size, name, sc.policy, wal_on_log_damage,
-                             &sc, &r);
+    rc = log_reader_open_mem(buf, segs[i].size, name, sc.policy,
+                             wal_on_log_damage, &sc, &r);
     if (rc == STRATA_OK) {
       int st = wal_scan_segment(&sc, r, segs[i].number, NULL);
       if (st == SCAN_STOP) {
@@ -317,7 +318,8 @@ int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg) {
   }
   wal_flush_pending(&sc, 0, 0);
   wal_scanner_free(&sc);
-  for (size_t i = 0; i < n; i++) env_close(files[i]);
+  for (size_t i = 0; i < n; i++)
+    env_close(files[i]);
   free(files);
   free(segs);
   return rc == STRATA_END ? STRATA_OK : rc;
@@ -382,8 +384,8 @@ int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
   for (size_t i = 0; rc == STRATA_OK && i < w.nseg; i++) {
     char *path = wal_seg_path(&w, w.segs[i].number);
     log_reader *r = NULL;
-    rc = path ? log_reader_open(w.e, path, STRATA_RECOVERY_SKIP, wal_on_log_damage,
-                                &sc, &r)
+    rc = path ? log_reader_open(w.e, path, STRATA_RECOVERY_SKIP,
+                                wal_on_log_damage, &sc, &r)
               : wal_oom();
     if (rc == STRATA_OK) {
       int st = wal_scan_segment(&sc, r, w.segs[i].number, NULL);
@@ -399,4 +401,3 @@ int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
   if (records) *records = n;
   return rc;
 }
-

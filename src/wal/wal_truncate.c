@@ -39,8 +39,9 @@ static int op_truncate_front(strata_wal *w, void *arg) {
   pthread_mutex_unlock(&w->mu);
   if (k == 0) return STRATA_OK;
   if (k == w->nseg) {
-    if (failed) return st_error(STRATA_IO_ERROR, "wal: disabled by an earlier "
-                                                 "failed write");
+    if (failed)
+      return st_error(STRATA_IO_ERROR, "wal: disabled by an earlier "
+                                       "failed write");
     int rc = wal_rotate(w);
     if (rc != STRATA_OK) return rc;
   }
@@ -49,7 +50,8 @@ static int op_truncate_front(strata_wal *w, void *arg) {
   uint64_t truncated = w->segs[k - 1].end - 1;
   if (truncated > m.truncated) m.truncated = truncated;
   uint64_t *numbers = malloc(k * sizeof *numbers);
-  for (size_t i = 0; numbers && i < k; i++) numbers[i] = w->segs[i].number;
+  for (size_t i = 0; numbers && i < k; i++)
+    numbers[i] = w->segs[i].number;
   pthread_mutex_unlock(&w->mu);
   if (!numbers) return wal_oom();
   /* CHECKPOINT first: a crash part-way leaves whole segments that open
@@ -128,8 +130,8 @@ static int op_truncate_back(strata_wal *w, void *arg) {
   back_cut c = {seq, 0, 0, s.first};
   log_reader *r = NULL;
   if (rc == STRATA_OK)
-    rc = log_reader_open_mem(buf, s.size, "wal segment",
-                             STRATA_RECOVERY_SKIP, NULL, NULL, &r);
+    rc = log_reader_open_mem(buf, s.size, "wal segment", STRATA_RECOVERY_SKIP,
+                             NULL, NULL, &r);
   if (rc == STRATA_OK) {
     wal_scanner sc;
     wal_scanner_init(&sc, w);
@@ -144,8 +146,9 @@ static int op_truncate_back(strata_wal *w, void *arg) {
   log_reader_close(r);
   free(buf);
   if (rc == STRATA_OK && !c.found)
-    rc = st_error(STRATA_CORRUPTION, "%s/%06" PRIu64 ".log: no record past "
-                                     "sequence %" PRIu64 " found",
+    rc = st_error(STRATA_CORRUPTION,
+                  "%s/%06" PRIu64 ".log: no record past "
+                  "sequence %" PRIu64 " found",
                   w->dir, s.number, seq);
   if (rc != STRATA_OK) {
     free(later);
@@ -193,4 +196,3 @@ int strata_wal_truncate_back(strata_wal *w, uint64_t seq) {
   if (!w) return st_error(STRATA_INVALID_ARGUMENT, "wal truncate: NULL");
   return wal_run_exclusive(w, op_truncate_back, &seq);
 }
-

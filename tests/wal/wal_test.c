@@ -22,16 +22,17 @@
 #include "test.h"
 #include "wal/wal.h"
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 typedef struct damages {
-  int n;                 /* reports */
-  uint64_t bytes;        /* total bytes */
-  int kinds[16];         /* reports per kind */
-  int lost_known;        /* reports with a known lost range */
-  uint64_t lost_first;   /* range of the last report with one */
+  int n;               /* reports */
+  uint64_t bytes;      /* total bytes */
+  int kinds[16];       /* reports per kind */
+  int lost_known;      /* reports with a known lost range */
+  uint64_t lost_first; /* range of the last report with one */
   uint64_t lost_last;
-  int nontail;           /* reports that are not torn tails */
+  int nontail; /* reports that are not torn tails */
 } damages;
 
 static void collect(void *arg, const strata_wal_damage *d) {
@@ -203,14 +204,17 @@ static positions *where(strata_wal *w) {
   return p;
 }
 
-/* ---- the API ---------------------------------------------------------------- */
+/* ---- the API ----------------------------------------------------------------
+ */
 
 TEST(append_replay_reopen_across_segments) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 4096, NULL);
   uint64_t seqs[200];
-  for (uint64_t i = 0; i < 200; i++) seqs[i] = put(w, i, 100);
-  for (int i = 0; i < 200; i++) CHECK_U64(seqs[i], (uint64_t)i + 1);
+  for (uint64_t i = 0; i < 200; i++)
+    seqs[i] = put(w, i, 100);
+  for (int i = 0; i < 200; i++)
+    CHECK_U64(seqs[i], (uint64_t)i + 1);
   CHECK_U64(strata_wal_last_sequence(w), 200);
   CHECK(wal_segment_count(w) > 3);
   /* a batch of three: sequence numbers 201..203 */
@@ -233,7 +237,8 @@ TEST(append_replay_reopen_across_segments) {
   ops o = replay(w, 0);
   CHECK_EQ(o.n, 203);
   CHECK(continuous(&o));
-  for (uint64_t i = 0; i < 200; i++) CHECK(has_put(&o, i + 1, i));
+  for (uint64_t i = 0; i < 200; i++)
+    CHECK(has_put(&o, i + 1, i));
   CHECK_EQ(o.v[201].type, STRATA_OP_DELETE);
   free(o.v);
   /* after a sequence number inside a batch: only its later operations */
@@ -265,7 +270,8 @@ TEST(sync_modes_interval_and_none) {
     o.sync_interval_bytes = 1000;
     strata_wal *w = NULL;
     CHECK(strata_wal_open(dir, &o, &w) == STRATA_OK);
-    for (uint64_t i = 0; i < 50; i++) put(w, i, 64);
+    for (uint64_t i = 0; i < 50; i++)
+      put(w, i, 64);
     usleep(20000);
     CHECK(strata_wal_sync(w) == STRATA_OK);
     CHECK(strata_wal_close(w) == STRATA_OK);
@@ -280,7 +286,8 @@ TEST(sync_modes_interval_and_none) {
 TEST(checkpoint_is_durable_and_checked) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 4096, NULL);
-  for (uint64_t i = 0; i < 10; i++) put(w, i, 10);
+  for (uint64_t i = 0; i < 10; i++)
+    put(w, i, 10);
   CHECK(strata_wal_checkpoint(w, 6) == STRATA_OK);
   CHECK_U64(strata_wal_checkpointed(w), 6);
   CHECK(strata_wal_checkpoint(w, 11) == STRATA_INVALID_ARGUMENT);
@@ -305,7 +312,8 @@ TEST(checkpoint_is_durable_and_checked) {
   strata_wal_close(w);
 }
 
-/* ---- torn tail ------------------------------------------------------------- */
+/* ---- torn tail -------------------------------------------------------------
+ */
 
 /* The teaching code appended after a torn tail: the new batch was lost at
  * the next open and its sequence number given out again. */
@@ -316,7 +324,8 @@ TEST(torn_tail_at_every_byte_then_append_then_reopen) {
   const char *dir = test_path("w");
   /* learn where the last record lies */
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 1 << 20, NULL);
-  for (uint64_t i = 0; i < 5; i++) put(w, i, 40 + i * 7);
+  for (uint64_t i = 0; i < 5; i++)
+    put(w, i, 40 + i * 7);
   positions *p = where(w);
   uint64_t last_off = p->v[4].offset, last_end = p->v[4].end;
   free(p);
@@ -326,7 +335,8 @@ TEST(torn_tail_at_every_byte_then_append_then_reopen) {
     for (uint64_t cut = last_off; cut < last_end; cut++) {
       rm_rf(dir);
       w = open_wal(dir, policies[pi], 1 << 20, NULL);
-      for (uint64_t i = 0; i < 5; i++) put(w, i, 40 + i * 7);
+      for (uint64_t i = 0; i < 5; i++)
+        put(w, i, 40 + i * 7);
       strata_wal_close(w);
       cut_file(seg_file(dir, 1), cut);
       damages ds = {0};
@@ -347,7 +357,8 @@ TEST(torn_tail_at_every_byte_then_append_then_reopen) {
       ops o = replay(w, 0);
       CHECK_EQ(o.n, 6);
       CHECK(continuous(&o));
-      for (uint64_t i = 0; i < 4; i++) CHECK(has_put(&o, i + 1, i));
+      for (uint64_t i = 0; i < 4; i++)
+        CHECK(has_put(&o, i + 1, i));
       CHECK(has_put(&o, 5, 100));
       CHECK(has_put(&o, 6, 101));
       free(o.v);
@@ -370,7 +381,8 @@ TEST(replay_never_returns_an_uncommitted_batch) {
     strata_batch *b = strata_batch_create();
     for (int k = 0; k < 3; k++) {
       strata_batch_clear(b);
-      for (int i = 0; i < 3; i++) strata_batch_put(b, "key", 3, "value", 5);
+      for (int i = 0; i < 3; i++)
+        strata_batch_put(b, "key", 3, "value", 5);
       CHECK(strata_wal_append(w, b, NULL) == STRATA_OK);
     }
     strata_batch_destroy(b);
@@ -389,12 +401,14 @@ TEST(replay_never_returns_an_uncommitted_batch) {
   }
 }
 
-/* ---- mid-file damage under each policy ------------------------------------ */
+/* ---- mid-file damage under each policy ------------------------------------
+ */
 
 static void build_damaged(const char *dir, uint64_t *dmg_seq) {
   rm_rf(dir);
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 8192, NULL);
-  for (uint64_t i = 0; i < 60; i++) put(w, i, 300);
+  for (uint64_t i = 0; i < 60; i++)
+    put(w, i, 300);
   positions *p = where(w);
   /* damage the payload of batch 10 (segment 1) */
   CHECK_U64(p->v[9].seg, 1);
@@ -463,7 +477,8 @@ TEST(point_in_time_never_overwrites_a_lost_file) {
   uint64_t first = file_size(lost);
   CHECK(first > 0);
   /* refill segment 2, damage it at its start, recover again */
-  for (uint64_t i = 0; i < 60; i++) put(w, 1000 + i, 300);
+  for (uint64_t i = 0; i < 60; i++)
+    put(w, 1000 + i, 300);
   strata_wal_close(w);
   flip_byte(seg_file(dir, 2), 20);
   damages ds = {0};
@@ -502,12 +517,14 @@ TEST(mid_file_damage_skip_drops_only_the_batch) {
   strata_wal_close(w);
 }
 
-/* ---- holes ------------------------------------------------------------------ */
+/* ---- holes ------------------------------------------------------------------
+ */
 
 TEST(hole_across_segments_is_damage) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 4096, NULL);
-  for (uint64_t i = 0; i < 80; i++) put(w, i, 200);
+  for (uint64_t i = 0; i < 80; i++)
+    put(w, i, 200);
   positions *p = where(w);
   uint64_t first2 = 0, last2 = 0;
   for (size_t i = 0; i < p->n; i++)
@@ -558,13 +575,15 @@ TEST(hole_across_segments_is_damage) {
   strata_wal_close(w);
 }
 
-/* ---- truncation ------------------------------------------------------------- */
+/* ---- truncation -------------------------------------------------------------
+ */
 
 /* The teaching code restarted sequence numbers after a full truncation. */
 TEST(full_truncation_keeps_numbering) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 4096, NULL);
-  for (uint64_t i = 0; i < 10; i++) put(w, i, 10);
+  for (uint64_t i = 0; i < 10; i++)
+    put(w, i, 10);
   CHECK(strata_wal_truncate_front(w, 10) == STRATA_OK);
   CHECK_EQ(wal_segment_count(w), 1);
   ops r = replay(w, 0);
@@ -590,7 +609,8 @@ TEST(full_truncation_keeps_numbering) {
 TEST(truncate_front_deletes_whole_segments_only) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 4096, NULL);
-  for (uint64_t i = 0; i < 100; i++) put(w, i, 150);
+  for (uint64_t i = 0; i < 100; i++)
+    put(w, i, 150);
   positions *p = where(w);
   uint64_t nseg = wal_segment_count(w);
   CHECK(nseg >= 4);
@@ -630,7 +650,8 @@ TEST(truncate_front_deletes_whole_segments_only) {
 TEST(truncate_back_rolls_back_the_tail) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 2048, NULL);
-  for (uint64_t i = 0; i < 40; i++) put(w, i, 100);
+  for (uint64_t i = 0; i < 40; i++)
+    put(w, i, 100);
   size_t before = wal_segment_count(w);
   CHECK(strata_wal_truncate_back(w, 12) == STRATA_OK);
   CHECK(wal_segment_count(w) < before);
@@ -651,7 +672,8 @@ TEST(truncate_back_rolls_back_the_tail) {
   free(r.v);
   /* inside a batch: the whole batch goes */
   strata_batch *b = strata_batch_create();
-  for (int i = 0; i < 5; i++) strata_batch_put(b, "m", 1, "v", 1);
+  for (int i = 0; i < 5; i++)
+    strata_batch_put(b, "m", 1, "v", 1);
   uint64_t s;
   CHECK(strata_wal_append(w, b, &s) == STRATA_OK); /* 14..18 */
   strata_batch_destroy(b);
@@ -660,7 +682,8 @@ TEST(truncate_back_rolls_back_the_tail) {
   strata_wal_close(w);
 }
 
-/* ---- concurrency ----------------------------------------------------------- */
+/* ---- concurrency -----------------------------------------------------------
+ */
 
 enum { GC_THREADS = 8, GC_PER = 150 };
 
@@ -695,7 +718,8 @@ TEST(group_commit_8_threads_every_ack_present) {
     args[t].t = t;
     pthread_create(&th[t], NULL, gc_thread, &args[t]);
   }
-  for (int t = 0; t < GC_THREADS; t++) pthread_join(th[t], NULL);
+  for (int t = 0; t < GC_THREADS; t++)
+    pthread_join(th[t], NULL);
   strata_wal_close(w);
   damages ds = {0};
   w = open_wal(dir, STRATA_RECOVERY_ABSOLUTE, 16384, &ds);
@@ -716,8 +740,8 @@ typedef struct race_arg {
   strata_wal *w;
   _Atomic int stop;
   _Atomic int bad; /* a replay saw a partial batch or a gap */
-  int replays;  /* replays done */
-  int truncs;   /* truncations done */
+  int replays;     /* replays done */
+  int truncs;      /* truncations done */
 } race_arg;
 
 /* Each appended batch holds two puts with the same key: a replay must see
@@ -761,7 +785,8 @@ static void *race_truncator(void *arg) {
   race_arg *a = arg;
   while (!a->stop) {
     uint64_t last = strata_wal_last_sequence(a->w);
-    if (last > 100 && strata_wal_truncate_front(a->w, last - 100) != STRATA_OK) {
+    if (last > 100 &&
+        strata_wal_truncate_front(a->w, last - 100) != STRATA_OK) {
       fprintf(stderr, "truncate: %s\n", strata_last_error());
       a->bad++;
     }
@@ -781,10 +806,12 @@ TEST(readers_and_truncation_race_with_appends) {
   memset(&a, 0, sizeof a);
   a.w = w;
   pthread_t app[4], rd, tr;
-  for (int i = 0; i < 4; i++) pthread_create(&app[i], NULL, race_appender, &a);
+  for (int i = 0; i < 4; i++)
+    pthread_create(&app[i], NULL, race_appender, &a);
   pthread_create(&rd, NULL, race_reader, &a);
   pthread_create(&tr, NULL, race_truncator, &a);
-  for (int i = 0; i < 4; i++) pthread_join(app[i], NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_join(app[i], NULL);
   a.stop = 1;
   pthread_join(rd, NULL);
   pthread_join(tr, NULL);
@@ -805,7 +832,8 @@ TEST(readers_and_truncation_race_with_appends) {
   strata_wal_close(w);
 }
 
-/* ---- kill -9 --------------------------------------------------------------- */
+/* ---- kill -9 ---------------------------------------------------------------
+ */
 
 enum { KILLS = 220 };
 
@@ -816,7 +844,8 @@ static void child_appender(const char *dir, int fd, uint64_t iter) {
   for (uint64_t n = 0;; n++) {
     strata_batch *b = strata_batch_create();
     char key[48];
-    snprintf(key, sizeof key, "k%llu", (unsigned long long)(iter * 1000000 + n));
+    snprintf(key, sizeof key, "k%llu",
+             (unsigned long long)(iter * 1000000 + n));
     strata_batch_put(b, key, strlen(key), "v", 1);
     uint64_t seq;
     if (strata_wal_append(w, b, &seq) != STRATA_OK) _exit(4);
@@ -853,8 +882,7 @@ TEST(kill9_at_random_moments_loses_no_acknowledged_batch) {
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    CHECK_MSG(WIFSIGNALED(status), "child exited with %d",
-              WEXITSTATUS(status));
+    CHECK_MSG(WIFSIGNALED(status), "child exited with %d", WEXITSTATUS(status));
     kills++;
     while ((got = read(fds[0], msg, sizeof msg)) == (ssize_t)sizeof msg)
       if (n < 8192) {
@@ -888,12 +916,14 @@ TEST(kill9_at_random_moments_loses_no_acknowledged_batch) {
   CHECK_EQ(kills, KILLS);
   /* not vacuous: most kills hit a child that had acknowledged batches */
   CHECK(kills - mid_open >= KILLS / 2);
-  fprintf(stderr, "kill9: %d kills, %d acknowledged batches checked, %d "
-                  "kills before the first ack\n",
+  fprintf(stderr,
+          "kill9: %d kills, %d acknowledged batches checked, %d "
+          "kills before the first ack\n",
           kills, acked_total, mid_open);
 }
 
-/* ---- power loss ------------------------------------------------------------ */
+/* ---- power loss ------------------------------------------------------------
+ */
 
 enum { PL_BATCHES = 24 };
 

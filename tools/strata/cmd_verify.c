@@ -149,8 +149,8 @@ static void print_text(const verify *v, const char *dir) {
   /* drops past the files' own: WAL-level damage (sequence holes) */
   for (size_t j = (size_t)regions; j < v->drops.n; j++) {
     const cli_drop *x = &v->drops.v[j];
-    printf("%s: damage at offset %" PRIu64 ", %" PRIu64 " bytes: %s: ",
-           x->file, x->offset, x->bytes, strata_damage_kind_name(x->kind));
+    printf("%s: damage at offset %" PRIu64 ", %" PRIu64 " bytes: %s: ", x->file,
+           x->offset, x->bytes, strata_damage_kind_name(x->kind));
     cli_write_bytes(stdout, 0, 0, x->reason, strlen(x->reason));
     putchar('\n');
     regions++;

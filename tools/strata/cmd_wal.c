@@ -3,12 +3,11 @@
  * over the public strata_wal_* API, and the WAL part of `verify` on a WAL
  * directory (sequence holes, which no single file shows).
  *
- *   wal append DIR KEY VALUE | --delete KEY   prints the batch's sequence number
- *   wal append DIR -     stdin: put<TAB>KEY<TAB>VALUE or del<TAB>KEY lines; an
- *                        empty line ends a batch; prints each batch's sequence
- *   wal replay DIR [--after SEQ]   SEQ<TAB>put<TAB>KEY<TAB>VALUE / SEQ<TAB>del<TAB>KEY
- *   wal checkpoint DIR SEQ
- *   wal truncate DIR --front SEQ | --back SEQ
+ *   wal append DIR KEY VALUE | --delete KEY   prints the batch's sequence
+ * number wal append DIR -     stdin: put<TAB>KEY<TAB>VALUE or del<TAB>KEY
+ * lines; an empty line ends a batch; prints each batch's sequence wal replay
+ * DIR [--after SEQ]   SEQ<TAB>put<TAB>KEY<TAB>VALUE / SEQ<TAB>del<TAB>KEY wal
+ * checkpoint DIR SEQ wal truncate DIR --front SEQ | --back SEQ
  *
  * The WAL is opened under --recovery (default point-in-time); when opening
  * drops data, one warning line on stderr says how many bytes in how many
@@ -229,15 +228,18 @@ static int cmd_append(const cli_options *o, const char *dir, char **args,
       json_str(&j, dir);
       json_key(&j, "sequences");
       json_array_begin(&j);
-      for (size_t i = 0; i < n; i++) json_uint(&j, seqs[i]);
+      for (size_t i = 0; i < n; i++)
+        json_uint(&j, seqs[i]);
       json_array_end(&j);
       json_object_end(&j);
       json_finish(&j);
     } else {
-      for (size_t i = 0; i < n; i++) printf("%" PRIu64 "\n", seqs[i]);
+      for (size_t i = 0; i < n; i++)
+        printf("%" PRIu64 "\n", seqs[i]);
     }
   }
-  for (size_t i = 0; i < n; i++) strata_batch_destroy(batches[i]);
+  for (size_t i = 0; i < n; i++)
+    strata_batch_destroy(batches[i]);
   free(batches);
   free(seqs);
   return rc;
@@ -370,7 +372,8 @@ int cli_cmd_wal(const cli_options *o) {
     }
     return cmd_replay(o, dir);
   }
-  if (strcmp(sub, "checkpoint") == 0) return cmd_checkpoint(o, dir, args, nargs);
+  if (strcmp(sub, "checkpoint") == 0)
+    return cmd_checkpoint(o, dir, args, nargs);
   if (strcmp(sub, "truncate") == 0) return cmd_truncate(o, dir, nargs);
   cli_error("wal: unknown subcommand '%s' (append, replay, checkpoint or "
             "truncate)",
@@ -390,8 +393,9 @@ static void collect_wal_level(void *arg, const strata_wal_damage *d) {
   if (!d->lost_known) return;
   char extra[96];
   if (d->lost_first <= d->lost_last)
-    snprintf(extra, sizeof extra, " (sequence numbers %" PRIu64 "..%" PRIu64
-             " lost)", d->lost_first, d->lost_last);
+    snprintf(extra, sizeof extra,
+             " (sequence numbers %" PRIu64 "..%" PRIu64 " lost)", d->lost_first,
+             d->lost_last);
   else
     snprintf(extra, sizeof extra, " (no sequence number lost)");
   for (size_t i = 0; i < drops->n; i++) {
