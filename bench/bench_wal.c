@@ -262,7 +262,12 @@ int main(int argc, char **argv) {
   snprintf(dir, sizeof dir, "%s/wal", base);
   double seconds = quick ? 0.3 : 1.5;
 
-  double med, mean;
+  double med, mean, load = 0;
+  FILE *lf = fopen("/proc/loadavg", "r");
+  if (lf) {
+    if (fscanf(lf, "%lf", &load) != 1) load = 0;
+    fclose(lf);
+  }
   fsync_latency(base, quick ? 50 : 500, &med, &mean);
   emit("## WAL\n\n");
   emit("`make bench-wal` (bench/bench_wal.c): one-put batches, 16-byte key, "
@@ -270,8 +275,10 @@ int main(int argc, char **argv) {
        "preallocated. Directory: %s.\n\n",
        seconds, sysconf(_SC_NPROCESSORS_ONLN), base);
   emit("fdatasync latency of a 100-byte append on this machine: median "
-       "%.0f us, mean %.0f us (%.0f syncs/s for one thread at best).\n\n",
-       med, mean, 1e6 / med);
+       "%.0f us, mean %.0f us (%.0f syncs/s for one thread at best). Load "
+       "average at the start: %.2f (the machine may be shared; sync `always` "
+       "figures follow the disk's latency of the moment).\n\n",
+       med, mean, 1e6 / med, load);
   emit("| sync | threads | appends/s | MB/s | vs 1 thread |\n");
   emit("|---|---:|---:|---:|---:|\n");
   const char *names[] = {"none", "interval", "always"};
