@@ -283,6 +283,39 @@ TEST(sync_modes_interval_and_none) {
   }
 }
 
+/* interval mode syncs in the background once data is older than the
+ * interval, and inline once the unsynced bytes reach the limit; nothing is
+ * synced while nothing is unsynced. Syncs are counted as env_fault ops. */
+TEST(sync_interval_background_and_byte_limit) {
+  const char *dir = test_path("w");
+  env *fe = env_fault_create(env_posix());
+  strata_wal_options o = opts(STRATA_RECOVERY_POINT_IN_TIME, 1 << 20, NULL);
+  o.sync = STRATA_WAL_SYNC_INTERVAL;
+  o.sync_interval_ms = 150;
+  o.sync_interval_bytes = 4000;
+  strata_wal *w = NULL;
+  CHECK(wal_open_env(fe, dir, &o, &w) == STRATA_OK);
+  if (!w) return;
+  usleep(50000); /* nothing unsynced: the background thread does nothing */
+  uint64_t idle = env_fault_ops(fe);
+  usleep(50000);
+  CHECK_U64(env_fault_ops(fe), idle);
+  CHECK(strata_wal_sync(w) == STRATA_OK);
+  put(w, 1, 10); /* within 150 ms of the last sync: not synced inline */
+  uint64_t after_append = env_fault_ops(fe);
+  usleep(400000); /* the background thread syncs once */
+  uint64_t after_bg = env_fault_ops(fe);
+  CHECK(after_bg > after_append);
+  usleep(200000);
+  CHECK_U64(env_fault_ops(fe), after_bg); /* and only once */
+  /* 4000 bytes unsynced: the append that reaches them syncs inline */
+  uint64_t before = env_fault_ops(fe);
+  put(w, 2, 4000);
+  CHECK(env_fault_ops(fe) >= before + 2); /* the write and the sync */
+  CHECK(strata_wal_close(w) == STRATA_OK);
+  env_fault_destroy(fe);
+}
+
 TEST(checkpoint_is_durable_and_checked) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 4096, NULL);
