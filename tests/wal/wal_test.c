@@ -31,8 +31,8 @@ typedef struct damages {
   int kinds[16];       /* reports per kind */
   int lost_known;      /* reports with a known lost range */
   uint64_t lost_first; /* range of the last report with one */
-  uint64_t lost_last;
-  int nontail; /* reports that are not torn tails */
+  uint64_t lost_last;  /* (inclusive) */
+  int nontail;         /* reports that are not torn tails */
 } damages;
 
 static void collect(void *arg, const strata_wal_damage *d) {
@@ -91,8 +91,8 @@ typedef struct op {
 } op;
 
 typedef struct ops {
-  op *v;
-  size_t n, cap;
+  op *v;            /* the operations, in replay order */
+  size_t n, cap;    /* held, allocated */
   int out_of_order; /* a sequence number not above the previous one */
 } ops;
 
@@ -180,13 +180,13 @@ static void rm_rf(const char *dir) {
 }
 
 typedef struct rec_pos {
-  uint64_t seg, offset, end, seq;
-  uint32_t count;
+  uint64_t seg, offset, end, seq; /* segment, byte range, first sequence */
+  uint32_t count;                 /* operations in the batch */
 } rec_pos;
 
 typedef struct positions {
-  rec_pos v[4096];
-  size_t n;
+  rec_pos v[4096]; /* the records, in order */
+  size_t n;        /* records held */
 } positions;
 
 static int collect_pos(void *arg, const strata_wal_record *r) {
@@ -721,10 +721,10 @@ TEST(truncate_back_rolls_back_the_tail) {
 enum { GC_THREADS = 8, GC_PER = 150 };
 
 typedef struct gc_arg {
-  strata_wal *w;
-  int t;
-  uint64_t seqs[GC_PER];
-  int failures;
+  strata_wal *w;         /* the shared log */
+  int t;                 /* thread number */
+  uint64_t seqs[GC_PER]; /* sequence number acknowledged for each batch */
+  int failures;          /* appends that failed */
 } gc_arg;
 
 static void *gc_thread(void *arg) {
@@ -770,11 +770,11 @@ TEST(group_commit_8_threads_every_ack_present) {
 }
 
 typedef struct race_arg {
-  strata_wal *w;
-  _Atomic int stop;
-  _Atomic int bad; /* a replay saw a partial batch or a gap */
-  int replays;     /* replays done */
-  int truncs;      /* truncations done */
+  strata_wal *w;    /* the shared log */
+  _Atomic int stop; /* set when the appenders are done */
+  _Atomic int bad;  /* a replay saw a partial batch or a gap */
+  int replays;      /* replays done */
+  int truncs;       /* truncations done */
 } race_arg;
 
 /* Each appended batch holds two puts with the same key: a replay must see
