@@ -22,8 +22,7 @@
 #include "test.h"
 #include "wal/wal.h"
 
-/* ---- helpers --------------------------------------------------------------
- */
+/* ---- helpers ------------------------------------------------------------- */
 
 typedef struct damages {
   int n;               /* reports */
@@ -204,8 +203,7 @@ static positions *where(strata_wal *w) {
   return p;
 }
 
-/* ---- the API ----------------------------------------------------------------
- */
+/* ---- the API ------------------------------------------------------------- */
 
 TEST(append_replay_reopen_across_segments) {
   const char *dir = test_path("w");
@@ -345,8 +343,7 @@ TEST(checkpoint_is_durable_and_checked) {
   strata_wal_close(w);
 }
 
-/* ---- torn tail -------------------------------------------------------------
- */
+/* ---- torn tail ----------------------------------------------------------- */
 
 /* The teaching code appended after a torn tail: the new batch was lost at
  * the next open and its sequence number given out again. */
@@ -434,8 +431,7 @@ TEST(replay_never_returns_an_uncommitted_batch) {
   }
 }
 
-/* ---- mid-file damage under each policy ------------------------------------
- */
+/* ---- mid-file damage under each policy ----------------------------------- */
 
 static void build_damaged(const char *dir, uint64_t *dmg_seq) {
   rm_rf(dir);
@@ -550,8 +546,7 @@ TEST(mid_file_damage_skip_drops_only_the_batch) {
   strata_wal_close(w);
 }
 
-/* ---- holes ------------------------------------------------------------------
- */
+/* ---- holes --------------------------------------------------------------- */
 
 TEST(hole_across_segments_is_damage) {
   const char *dir = test_path("w");
@@ -608,8 +603,7 @@ TEST(hole_across_segments_is_damage) {
   strata_wal_close(w);
 }
 
-/* ---- truncation -------------------------------------------------------------
- */
+/* ---- truncation ---------------------------------------------------------- */
 
 /* The teaching code restarted sequence numbers after a full truncation. */
 TEST(full_truncation_keeps_numbering) {
@@ -715,8 +709,7 @@ TEST(truncate_back_rolls_back_the_tail) {
   strata_wal_close(w);
 }
 
-/* ---- concurrency -----------------------------------------------------------
- */
+/* ---- concurrency --------------------------------------------------------- */
 
 enum { GC_THREADS = 8, GC_PER = 150 };
 
@@ -865,8 +858,7 @@ TEST(readers_and_truncation_race_with_appends) {
   strata_wal_close(w);
 }
 
-/* ---- kill -9 ---------------------------------------------------------------
- */
+/* ---- kill -9 ------------------------------------------------------------- */
 
 enum { KILLS = 220 };
 
@@ -955,8 +947,7 @@ TEST(kill9_at_random_moments_loses_no_acknowledged_batch) {
           kills, acked_total, mid_open);
 }
 
-/* ---- power loss ------------------------------------------------------------
- */
+/* ---- power loss ---------------------------------------------------------- */
 
 enum { PL_BATCHES = 24 };
 
