@@ -137,7 +137,7 @@ int wal_run_exclusive(strata_wal *w, wal_exclusive_fn fn, void *arg) {
   return rc;
 }
 
-/* ---- segments: create, wal_rotate ---------------------------------------- */
+/* ---- segments: create, rotate -------------------------------------------- */
 
 /* Creates segment `number` (must not exist), preallocates it and makes its
  * name durable; the caller owns *out. */

@@ -79,7 +79,7 @@ typedef struct wal_scanner {
   uint64_t max_end;        /* one past the largest sequence number seen */
   uint64_t floor;          /* last number removed by truncate_front */
   wal_pending *p;          /* log damage awaiting the next good record */
-  size_t np, cap;          /* wal_pending held, slots allocated */
+  size_t np, cap;          /* pending held, slots allocated */
   uint64_t seg;            /* number of the segment being read */
   wal_seg *info;           /* its entry to fill in (open), or NULL */
   int seg_damage;          /* non-tail damage met in this segment */

@@ -24,7 +24,7 @@ void wal_emit(wal_scanner *sc, strata_wal_damage *d) {
     sc->w->opt.on_damage(sc->w->opt.damage_arg, d);
 }
 
-/* Reports the wal_pending damage; the lost range runs up to `next` (exclusive)
+/* Reports the pending damage; the lost range runs up to `next` (exclusive)
  * if known. */
 void wal_flush_pending(wal_scanner *sc, int known, uint64_t next) {
   for (size_t i = 0; i < sc->np; i++) {
