@@ -130,9 +130,15 @@ static int scan_record(wal_scanner *sc, const uint8_t *rec, size_t size,
   if (end > sc->max_end) sc->max_end = end;
   if (sc->floor && end <= sc->floor + 1 &&
       (!sc->have_expected || seq == sc->expected)) {
-    /* left by a truncate_front that crashed before deleting its files */
+    /* left by a truncate_front that crashed before deleting its files:
+     * not delivered, and open deletes the segment */
     sc->have_expected = 1;
     sc->expected = end;
+    if (sc->info) {
+      if (!sc->info->has_records) sc->info->first = seq;
+      sc->info->has_records = 1;
+      sc->info->end = end;
+    }
     return 0;
   }
   if (!sc->have_expected && sc->floor) {

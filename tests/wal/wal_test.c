@@ -674,6 +674,46 @@ TEST(truncate_front_deletes_whole_segments_only) {
   strata_wal_close(w);
 }
 
+/* A crash inside truncate_front after CHECKPOINT was rewritten but before
+ * the files were deleted: open finishes the job, and reports nothing. */
+TEST(truncate_front_interrupted_is_finished_at_open) {
+  const char *dir = test_path("w");
+  strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 2048, NULL);
+  for (uint64_t i = 0; i < 60; i++)
+    put(w, i, 100);
+  CHECK(wal_segment_count(w) >= 4);
+  /* keep copies of segments 1 and 2 */
+  char cmd[9000];
+  snprintf(cmd, sizeof cmd, "cp '%s/000001.log' '%s/000002.log' '%s/..'", dir,
+           dir, dir);
+  CHECK(system(cmd) == 0);
+  positions *p = where(w);
+  uint64_t last2 = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->v[i].seg == 2) last2 = p->v[i].seq;
+  free(p);
+  CHECK(strata_wal_truncate_front(w, last2) == STRATA_OK);
+  strata_wal_close(w);
+  CHECK(file_size(seg_file(dir, 1)) == 0);
+  /* put them back, as if the removals had never happened */
+  snprintf(cmd, sizeof cmd, "cp '%s/../000001.log' '%s/../000002.log' '%s'",
+           dir, dir, dir);
+  CHECK(system(cmd) == 0);
+  damages ds = {0};
+  w = open_wal(dir, STRATA_RECOVERY_ABSOLUTE, 2048, &ds);
+  if (!w) return;
+  CHECK_EQ(ds.n, 0);
+  CHECK(file_size(seg_file(dir, 1)) == 0); /* deleted again */
+  CHECK(file_size(seg_file(dir, 2)) == 0);
+  ops r = replay(w, 0);
+  CHECK(r.n > 0);
+  if (r.n) CHECK_U64(r.v[0].seq, last2 + 1);
+  CHECK(continuous(&r));
+  free(r.v);
+  CHECK_U64(put(w, 1, 1), 61);
+  strata_wal_close(w);
+}
+
 TEST(truncate_back_rolls_back_the_tail) {
   const char *dir = test_path("w");
   strata_wal *w = open_wal(dir, STRATA_RECOVERY_POINT_IN_TIME, 2048, NULL);
