@@ -391,6 +391,26 @@ static void meta_damage(void *arg, const strata_damage *d) {
 
 /* Point-in-time at open: keeps segs[i] up to `off`, moves the rest of it and
  * every later segment into .lost files, and reports them. */
+/* Creates segment s->number holding one bridge: an empty batch numbered
+ * s->end, synced; sets s->size. */
+static int write_bridge_segment(strata_wal *w, wal_seg *s) {
+  log_writer *lw = NULL;
+  strata_batch *b = strata_batch_create();
+  int rc = b ? create_segment(w, s->number, &lw) : wal_oom();
+  if (rc == STRATA_OK) {
+    size_t size;
+    strata_batch_set_sequence(b, s->end);
+    const void *data = strata_batch_data(b, &size);
+    rc = log_writer_add(lw, data, size);
+  }
+  if (rc == STRATA_OK) rc = log_writer_sync(lw);
+  if (rc == STRATA_OK) s->size = log_writer_size(lw);
+  int crc = log_writer_close(lw);
+  if (rc == STRATA_OK) rc = crc;
+  strata_batch_destroy(b);
+  return rc;
+}
+
 /* DIR/NNNNNN-OFF.lost, or with a .N suffix if taken: never overwritten. */
 static void lost_name(strata_wal *w, uint64_t number, uint64_t off, char *buf,
                       size_t n) {
@@ -538,7 +558,22 @@ static int recover(strata_wal *w, wal_scanner *sc) {
     if (peek.max_end > sc->max_end) sc->max_end = peek.max_end;
     wal_scanner_free(&peek);
     st_clear_error();
-    rc = quarantine(w, sc, stop_at, sc->stop_off, sc->stop_gap);
+    /* The bridge goes first, into a new segment after every existing one:
+     * whenever power fails during the moves below, the next open finds the
+     * damage again, or the bridge, and never gives a dropped number out. */
+    uint64_t bridge = sc->max_end;
+    if (w->meta.truncated + 1 > bridge) bridge = w->meta.truncated + 1;
+    if (w->meta.checkpoint + 1 > bridge) bridge = w->meta.checkpoint + 1;
+    int need = bridge > (sc->have_expected ? sc->expected : 1);
+    wal_seg bs = {w->segs[w->nseg - 1].number + 1, bridge, bridge, 0, 1};
+    if (need) rc = write_bridge_segment(w, &bs);
+    if (rc == STRATA_OK)
+      rc = quarantine(w, sc, stop_at, sc->stop_off, sc->stop_gap);
+    if (rc == STRATA_OK && need) {
+      rc = push_seg(w, &bs);
+      sc->have_expected = 1;
+      sc->expected = bridge;
+    }
   } else if (w->nseg && tail_cut && !tail_torn) {
     /* damage with nothing intact after it, but not just a torn record: keep
      * its bytes in a .lost file, and cut it off */
