@@ -1,8 +1,11 @@
 /*
  * leveldb_wal_test.c — a strata WAL segment is a LevelDB log: LevelDB 1.23
- * (paranoid checks on) recovers a database whose log is a segment strata's
- * WAL wrote, including the count-0 bridge batch a point-in-time recovery
- * writes, and ends with strata's last sequence number.
+ * (paranoid checks on) recovers a database whose logs are the segments
+ * strata's WAL wrote, including the count-0 bridge batch a point-in-time
+ * recovery writes (in a segment of its own), and continues numbering after
+ * strata's last sequence number. LevelDB replays every log numbered at or
+ * above its MANIFEST's log number, in number order, as the WAL reads its
+ * segments.
  */
 #include "test.h"
 
@@ -98,7 +101,17 @@ TEST(leveldb_recovers_a_strata_wal_segment_with_a_bridge) {
   if (db) leveldb_close(db);
   char log[4200];
   CHECK_EQ(newest_log(ldb, log, sizeof log), 0);
-  copy_file(seg, log);
+  unsigned long long base = 0;
+  CHECK(sscanf(log + strlen(ldb) + 1, "%llu", &base) == 1);
+  /* segments 1 (batches 1..14) and 2 (the bridge, 21..25), as logs
+   * base and base+1 */
+  for (int s = 1; s <= 2; s++) {
+    char from[4200], to[4200];
+    snprintf(from, sizeof from, "%s/%06d.log", wal, s);
+    snprintf(to, sizeof to, "%s/%06llu.log", ldb, base + (unsigned)s - 1);
+    CHECK(access(from, R_OK) == 0);
+    copy_file(from, to);
+  }
 
   db = leveldb_open(o, ldb, &err);
   CHECK_MSG(db && !err, "leveldb_open of a strata WAL segment: %s",
