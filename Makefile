@@ -8,6 +8,7 @@
 #   make bench-log  the record-log benchmark (Release, build-release/)
 #   make bench-bitcask  the Bitcask benchmark, 1M and 10M keys (build-release/)
 #   make bench-sstable  the table benchmark (Release, build-release/)
+#   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
 #   make format     clang-format every source file
 
 MAKEFLAGS += --no-print-directory
@@ -15,7 +16,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable format clean
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -63,6 +64,11 @@ bench-sstable:
 	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_sstable
 	./build-release/bench_sstable
+bench-wal:
+	@bash scripts/deps.sh build
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_wal
+	./build-release/bench_wal --results bench/RESULTS.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

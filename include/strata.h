@@ -67,19 +67,24 @@ int strata_recovery_parse(const char *name, strata_recovery *out);
 /* ---- damage reports ---------------------------------------------------- */
 
 typedef enum strata_damage_kind {
-  STRATA_DAMAGE_TORN_TAIL = 0,  /* an incomplete record at the very end */
-  STRATA_DAMAGE_CHECKSUM = 1,   /* a fragment whose CRC32C does not match */
-  STRATA_DAMAGE_ZEROED = 2,     /* a run of zero bytes where records belong */
-  STRATA_DAMAGE_TRUNCATED = 3,  /* a file shorter than its structure says */
-  STRATA_DAMAGE_MISSING = 4,    /* a file that should exist does not */
-  STRATA_DAMAGE_BAD_LENGTH = 5, /* a fragment length that overruns its block */
-  STRATA_DAMAGE_BAD_TYPE = 6,   /* a fragment type outside FULL..LAST */
-  STRATA_DAMAGE_ORPHAN = 7,     /* MIDDLE or LAST fragment with no FIRST */
-  STRATA_DAMAGE_MISSING_END = 8 /* FIRST/MIDDLE not followed by its LAST */
+  STRATA_DAMAGE_TORN_TAIL = 0,   /* an incomplete record at the very end */
+  STRATA_DAMAGE_CHECKSUM = 1,    /* a fragment whose CRC32C does not match */
+  STRATA_DAMAGE_ZEROED = 2,      /* a run of zero bytes where records belong */
+  STRATA_DAMAGE_TRUNCATED = 3,   /* a file shorter than its structure says */
+  STRATA_DAMAGE_MISSING = 4,     /* a file that should exist does not */
+  STRATA_DAMAGE_BAD_LENGTH = 5,  /* a fragment length that overruns its block */
+  STRATA_DAMAGE_BAD_TYPE = 6,    /* a fragment type outside FULL..LAST */
+  STRATA_DAMAGE_ORPHAN = 7,      /* MIDDLE or LAST fragment with no FIRST */
+  STRATA_DAMAGE_MISSING_END = 8, /* FIRST/MIDDLE not followed by its LAST */
+  STRATA_DAMAGE_SEQUENCE_GAP =
+      9, /* WAL: a hole in sequence numbers, or a step back */
+  STRATA_DAMAGE_BAD_RECORD =
+      10 /* WAL: a checksummed record that is not a batch */
 } strata_damage_kind;
 
 /* "torn-tail", "checksum", "zeroed", "truncated", "missing", "bad-length",
- * "bad-type", "orphan-fragment", "missing-end". Never renamed. */
+ * "bad-type", "orphan-fragment", "missing-end", "sequence-gap", "bad-record".
+ * Never renamed. */
 const char *strata_damage_kind_name(strata_damage_kind kind);
 
 /* One dropped region of one file. Delivered through a strata_damage_fn; the
@@ -195,11 +200,11 @@ typedef enum strata_bitcask_sync_mode {
 } strata_bitcask_sync_mode;
 
 typedef struct strata_bitcask_options {
-  strata_recovery recovery;   /* reading data files at open (default skip) */
-  int create_if_missing;      /* 1: create the directory (default 1) */
-  strata_bitcask_sync_mode sync;/* default STRATA_BITCASK_SYNC_NONE */
-  uint64_t max_file_size;     /* rotate the active file past this (64 MiB) */
-  double merge_dead_fraction; /* auto-merge when a file is this dead (0.5) */
+  strata_recovery recovery;      /* reading data files at open (default skip) */
+  int create_if_missing;         /* 1: create the directory (default 1) */
+  strata_bitcask_sync_mode sync; /* default STRATA_BITCASK_SYNC_NONE */
+  uint64_t max_file_size;        /* rotate the active file past this (64 MiB) */
+  double merge_dead_fraction;    /* auto-merge when a file is this dead (0.5) */
   uint32_t merge_max_files;   /* auto-merge at this many unmerged files (16) */
   int background_merge;       /* 1: thresholds start a merge thread (1) */
   int read_only;              /* 1: change no file; writes and merge fail */
@@ -292,9 +297,9 @@ int strata_bitcask_get_stats(strata_bitcask *db, strata_bitcask_stats *out);
  * record's. Called once per such key; returns how many there are. Keys whose
  * record was damaged beyond reading their key cannot be named: such regions
  * are still counted in the damage reports. */
-typedef void (*strata_bitcask_lost_fn)(void *arg, const void *key,
-                                       size_t klen, const char *file,
-                                       uint64_t offset, uint64_t timestamp);
+typedef void (*strata_bitcask_lost_fn)(void *arg, const void *key, size_t klen,
+                                       const char *file, uint64_t offset,
+                                       uint64_t timestamp);
 size_t strata_bitcask_lost_keys(strata_bitcask *db, strata_bitcask_lost_fn fn,
                                 void *arg);
 /* ==== end of the Bitcask engine ========================================= */
@@ -434,6 +439,123 @@ typedef struct strata_table_visitor {
 int strata_table_inspect(const char *path, const strata_table_visitor *v,
                          uint64_t *damaged);
 /* ==== end of sorted string tables ==== */
+/* ==== write-ahead log (SPEC §1 `wal`; docs/formats/wal.md) =============== */
+/* A WAL is a directory of numbered segment files NNNNNN.log in the record-log
+ * format, one write batch per record, plus CHECKPOINT (the checkpointed and
+ * truncated sequence numbers) and LOCK. Every batch gets consecutive sequence
+ * numbers; sequence numbers are continuous across records and segments, so a
+ * hole is damage. All functions are thread-safe on one handle: many
+ * appenders (group commit: concurrent appenders share one write and one
+ * fsync), readers (replay, iterate) concurrent with appends; truncation and
+ * checkpoint are serialised with appends. */
+
+typedef struct strata_wal strata_wal;
+
+typedef enum strata_wal_sync_mode {
+  STRATA_WAL_SYNC_ALWAYS = 0,   /* fdatasync before append returns */
+  STRATA_WAL_SYNC_INTERVAL = 1, /* fdatasync at most every N ms or N bytes */
+  STRATA_WAL_SYNC_NONE = 2      /* only on rotation, sync() and close */
+} strata_wal_sync_mode;
+
+/* One dropped region of a WAL, with the sequence numbers it cost. Valid only
+ * during the callback. */
+typedef struct strata_wal_damage {
+  strata_damage damage; /* file, offset, bytes, kind, reason, records, tail */
+  uint64_t segment;     /* number of the segment file (NNNNNN) */
+  int lost_known;       /* 1 if the lost sequence range below is known */
+  uint64_t lost_first;  /* first lost sequence number (inclusive) */
+  uint64_t lost_last;   /* last lost one; lost_first > lost_last: none */
+} strata_wal_damage;
+
+typedef void (*strata_wal_damage_fn)(void *arg, const strata_wal_damage *d);
+
+typedef struct strata_wal_options {
+  uint64_t segment_size;     /* rotate past this many bytes (default 64 MiB) */
+  strata_wal_sync_mode sync; /* default STRATA_WAL_SYNC_ALWAYS */
+  uint32_t sync_interval_ms; /* interval mode: max ms unsynced (default 100) */
+  uint64_t sync_interval_bytes; /* interval mode: max bytes unsynced (1 MiB) */
+  strata_recovery recovery;     /* default STRATA_RECOVERY_POINT_IN_TIME */
+  strata_wal_damage_fn on_damage; /* every drop, at open and on reads */
+  void *damage_arg;               /* its argument */
+} strata_wal_options;
+
+/* Fills `o` with the defaults above. */
+void strata_wal_options_init(strata_wal_options *o);
+
+/* Opens (creating if needed) the WAL directory `dir` and recovers it under
+ * o->recovery (NULL: defaults): a torn tail is cut off the last segment;
+ * under point-in-time, everything after the first damage or sequence hole is
+ * moved out of the log into NNNNNN-OFFSET.lost files; every drop is reported.
+ * STRATA_CORRUPTION if the policy refuses; STRATA_BUSY if another handle has
+ * it open. Close with strata_wal_close. */
+int strata_wal_open(const char *dir, const strata_wal_options *o,
+                    strata_wal **out);
+
+/* Syncs, closes and frees; accepts NULL. No call may be running on it. */
+int strata_wal_close(strata_wal *w);
+
+/* Appends `b` as one record (atomic). Its sequence field is set to the first
+ * sequence number given to it, also stored in *first_seq (may be NULL); its
+ * operations get first_seq .. first_seq+count-1. Durable on return with sync
+ * `always`. After an I/O failure every later append fails (reopen to
+ * recover). */
+int strata_wal_append(strata_wal *w, strata_batch *b, uint64_t *first_seq);
+
+/* Makes every append that returned so far durable. */
+int strata_wal_sync(strata_wal *w);
+
+/* The largest sequence number given out (0 if none ever). */
+uint64_t strata_wal_last_sequence(strata_wal *w);
+
+/* Records durably that everything up to `seq` has been applied elsewhere.
+ * STRATA_INVALID_ARGUMENT if seq is past the last sequence number or below
+ * the current checkpoint. */
+int strata_wal_checkpoint(strata_wal *w, uint64_t seq);
+/* The checkpointed sequence number (0 if none). */
+uint64_t strata_wal_checkpointed(strata_wal *w);
+
+/* Deletes every whole segment all of whose sequence numbers are <= seq (the
+ * active segment is first rotated if it qualifies); never rewrites a file.
+ * Sequence numbers continue after the deleted ones, even if all were. */
+int strata_wal_truncate_front(strata_wal *w, uint64_t seq);
+
+/* Discards every batch holding a sequence number > seq (batches are atomic,
+ * so a batch straddling seq goes too); the next append continues right after
+ * what is kept. STRATA_INVALID_ARGUMENT if seq is below the checkpoint. */
+int strata_wal_truncate_back(strata_wal *w, uint64_t seq);
+
+/* One operation of a committed batch; return non-zero to stop (returned). */
+typedef int (*strata_wal_op_fn)(void *arg, uint64_t seq, int op,
+                                const void *key, size_t key_len,
+                                const void *value, size_t value_len);
+
+/* Delivers, in order, each operation with sequence number > after_seq of
+ * every batch whose append has returned (never a batch in flight). Damage met
+ * is reported to the damage callback and handled under the open policy. */
+int strata_wal_replay(strata_wal *w, uint64_t after_seq, strata_wal_op_fn fn,
+                      void *arg);
+
+/* One raw record and where it lies. Valid only during the callback. */
+typedef struct strata_wal_record {
+  uint64_t segment;  /* segment file number */
+  uint64_t offset;   /* offset of its first fragment in the segment */
+  uint64_t end;      /* offset just past its last fragment */
+  uint64_t sequence; /* first sequence number of the batch */
+  uint32_t count;    /* operations in it (0: an empty or bridge batch) */
+  const void *data;  /* the encoded batch (docs/formats/wal.md) */
+  size_t size;       /* its bytes */
+} strata_wal_record;
+
+typedef int (*strata_wal_record_fn)(void *arg, const strata_wal_record *r);
+
+/* Delivers every committed record, in order, with its position. */
+int strata_wal_iterate(strata_wal *w, strata_wal_record_fn fn, void *arg);
+/* Reads every segment of the WAL directory `dir` under `skip` without
+ * changing anything (no lock taken) and reports every damage, sequence holes
+ * included; *records (may be NULL) gets the number of intact batches. */
+int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
+                      uint64_t *records);
+/* ==== end of write-ahead log ============================================ */
 
 #ifdef __cplusplus
 }

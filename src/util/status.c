@@ -124,6 +124,8 @@ const char *strata_damage_kind_name(strata_damage_kind kind) {
   case STRATA_DAMAGE_BAD_TYPE: return "bad-type";
   case STRATA_DAMAGE_ORPHAN: return "orphan-fragment";
   case STRATA_DAMAGE_MISSING_END: return "missing-end";
+  case STRATA_DAMAGE_SEQUENCE_GAP: return "sequence-gap";
+  case STRATA_DAMAGE_BAD_RECORD: return "bad-record";
   }
   return "unknown";
 }

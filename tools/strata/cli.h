@@ -227,5 +227,9 @@ void cli_kv_lost_keys_json(json_writer *w, const char *dir,
  * (not OK only if the file could not be read). */
 int cli_table_dump(const cli_options *o, const char *path);
 int cli_table_check(const char *path, cli_drops *drops, uint64_t *entries);
+int cli_cmd_wal(const cli_options *o);     /* cmd_wal.c: wal ... */
+/* cmd_wal.c: appends the WAL-level damage of a WAL directory (sequence holes,
+ * records that are not batches) to `drops`; a STRATA_* status. */
+int cli_wal_verify_sequences(const char *dir, cli_drops *drops);
 
 #endif

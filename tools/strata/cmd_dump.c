@@ -17,7 +17,9 @@
  * the rest. If the policy refuses (exit 3) or a read fails (exit 4), what was
  * read so far is still printed; the error is the one line on stderr.
  */
+#include <dirent.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -162,6 +164,48 @@ static void print_summary(dump *d, const char *path, strata_recovery policy,
          drops->bytes);
 }
 
+static int dump_file(const cli_options *o, const char *path);
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A WAL directory: each segment (*.log) in name order, one report each (one
+ * JSON object per line with --json). */
+static int dump_wal_dir(const cli_options *o, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    cli_error("%s: cannot list directory", dir);
+    return CLI_FAILED;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      char **v = realloc(names, cap * sizeof *v);
+      if (!v) cli_out_of_memory();
+      names = v;
+    }
+    size_t plen = strlen(dir) + len + 2;
+    if (!(names[n] = malloc(plen))) cli_out_of_memory();
+    snprintf(names[n++], plen, "%s/%s", dir, e->d_name);
+  }
+  closedir(d);
+  if (n) qsort(names, n, sizeof *names, by_name);
+  int rc = CLI_OK;
+  for (size_t i = 0; i < n; i++) {
+    int frc = dump_file(o, names[i]);
+    if (rc == CLI_OK) rc = frc;
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
 int cli_cmd_dump(const cli_options *o) {
   if (o->argc != 2) {
     cli_error("dump: expected exactly one FILE (strata dump FILE)");
@@ -171,9 +215,18 @@ int cli_cmd_dump(const cli_options *o) {
   int is_dir = 0, rc = cli_check_path(path, &is_dir);
   if (rc != CLI_OK) return rc;
   if (is_dir) {
-    cli_error("%s: is a directory (dump reads one file)", path);
+    const char *engine = cli_detect_engine(path);
+    if (engine && strcmp(engine, "wal") == 0) return dump_wal_dir(o, path);
+    cli_error("%s: is a directory (dump reads one file, or the segments of a "
+              "WAL directory)",
+              path);
     return CLI_FAILED;
   }
+  return dump_file(o, path);
+}
+
+static int dump_file(const cli_options *o, const char *path) {
+  int rc;
   if (cli_is_table(path)) return cli_table_dump(o, path);
   strata_recovery policy =
       cli_given(o, CLI_OPT_RECOVERY) ? o->recovery : cli_default_policy(path);

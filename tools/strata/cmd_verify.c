@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -151,6 +152,15 @@ static void print_text(const verify *v, const char *dir) {
     regions += f->drops;
     lost += f->lost;
   }
+  /* drops past the files' own: WAL-level damage (sequence holes) */
+  for (size_t j = (size_t)regions; j < v->drops.n; j++) {
+    const cli_drop *x = &v->drops.v[j];
+    printf("%s: damage at offset %" PRIu64 ", %" PRIu64 " bytes: %s: ", x->file,
+           x->offset, x->bytes, strata_damage_kind_name(x->kind));
+    cli_write_bytes(stdout, 0, 0, x->reason, strlen(x->reason));
+    putchar('\n');
+    regions++;
+  }
   if (dir)
     printf("%s: %zu %s, %" PRIu64 " %s intact, %" PRIu64 " damaged %s, %" PRIu64
            " %s lost\n",
@@ -237,6 +247,15 @@ int cli_cmd_verify(const cli_options *o) {
     for (size_t i = 0; i < n && st == STRATA_OK; i++)
       if ((st = check_file(&v, names[i])) != STRATA_OK)
         failed = v.files[v.n - 1].path;
+    /* a directory the WAL engine has opened (it holds LOCK): sequence
+     * numbers must also run on across its segments */
+    const char *engine = cli_detect_engine(path);
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/LOCK", path);
+    if (st == STRATA_OK && engine && strcmp(engine, "wal") == 0 &&
+        access(lock, F_OK) == 0 &&
+        (st = cli_wal_verify_sequences(path, &v.drops)) != STRATA_OK)
+      failed = path;
     if (st != STRATA_OK) rc = cli_fail(st, failed);
     for (size_t i = 0; i < n; i++)
       free(names[i]);

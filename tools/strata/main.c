@@ -39,7 +39,7 @@ static const command commands[] = {
      "rebuild a database from whatever is intact"},
     {"compact", cli_cmd_kv, 0, "compact DB", "compact a database"},
     {"stats", cli_cmd_kv, 0, "stats DB", "print a database's statistics"},
-    {"wal", cli_cmd_pending, OPT(AFTER) | OPT(DELETE) | OPT(FRONT) | OPT(BACK),
+    {"wal", cli_cmd_wal, OPT(AFTER) | OPT(DELETE) | OPT(FRONT) | OPT(BACK),
      "wal append|replay|checkpoint|truncate DIR ...",
      "work with a write-ahead log directly"},
     {"bench", cli_cmd_pending, 0, "bench [--engine E] [WORKLOAD...]",
