@@ -496,13 +496,18 @@ int log_reader_next(log_reader *r, const uint8_t **data, size_t *size,
       }
       /* End of the file. */
       uint64_t off = r->blk_start + r->pos;
-      if (rem > 0 && !all_zero(r->blk + r->pos, rem) &&
-          r->blk_len < LOG_BLOCK_SIZE) {
+      /* Bytes after the last record of a partial block: the writer leaves a
+       * trailer only together with the next record, so even zeros here are
+       * what a torn append left (a header, or a trailer, cut off). */
+      if (rem > 0 && r->blk_len < LOG_BLOCK_SIZE) {
         char reason[160];
-        snprintf(reason, sizeof reason,
-                 "header cut off by the end of the file at offset %llu",
-                 (unsigned long long)off);
-        return tail_damage(r, r->in_frag ? r->rec_start : off, 1, reason);
+        snprintf(
+            reason, sizeof reason,
+            "%u bytes of an incomplete header or trailer at the end of the "
+            "file at offset %llu",
+            rem, (unsigned long long)off);
+        return tail_damage(r, r->in_frag ? r->rec_start : off, r->in_frag,
+                           reason);
       }
       if (r->in_frag) {
         char reason[160];

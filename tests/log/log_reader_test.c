@@ -445,11 +445,14 @@ TEST(truncation_at_every_offset) {
     /* Records wholly inside [0, t) must come back; a record cut at t is a
      * torn tail unless the cut falls in a zero trailer. */
     int whole = 0, cut = -1;
+    uint64_t whole_end = 0;
     for (int i = 0; i < w.n; i++) {
-      if (w.recs[i].end <= t)
+      if (w.recs[i].end <= t) {
         whole++;
-      else if (w.recs[i].offset < t)
+        whole_end = w.recs[i].end;
+      } else if (w.recs[i].offset < t) {
         cut = i;
+      }
     }
     for (int p = 0; p < 4; p++) {
       rres r;
@@ -457,9 +460,24 @@ TEST(truncation_at_every_offset) {
       check_sound(&w, t, &r);
       cases_per_policy[p]++;
       CHECK_EQ(r.n, whole);
-      if (cut < 0) {
+      if (cut < 0 && t == whole_end) {
         CHECK_EQ(r.status, STRATA_END);
         CHECK_EQ(r.ndrops, 0);
+        continue;
+      }
+      if (cut < 0) {
+        /* Cut inside the zero trailer the writer put before the next record:
+         * a torn append, costing no record. */
+        CHECK_EQ(r.ndrops, 1);
+        if (r.ndrops) {
+          CHECK_EQ(r.drops[0].kind, STRATA_DAMAGE_TORN_TAIL);
+          CHECK_U64(r.drops[0].offset, whole_end);
+          CHECK_U64(r.drops[0].bytes, t - whole_end);
+          CHECK_U64(r.drops[0].records, 0);
+        }
+        CHECK_EQ(r.status, policies[p] == STRATA_RECOVERY_ABSOLUTE
+                               ? STRATA_CORRUPTION
+                               : STRATA_END);
         continue;
       }
       CHECK_EQ(r.ndrops, 1);
@@ -654,6 +672,24 @@ TEST(embedded_logs_never_mistaken_for_records) {
   fprintf(stderr, "embedded-log damage cases: %ld, worst loss %d records\n",
           checks, worst);
   wlog_free(&w);
+}
+
+/* A file that ends inside a zero trailer (the writer writes the trailer only
+ * together with the next record): a torn append, reported, costing nothing. */
+TEST(file_ending_in_trailer_is_torn_tail) {
+  for (uint32_t left = 1; left < LOG_HEADER_SIZE; left++) {
+    hand h = {.len = 0};
+    static uint8_t big[LOG_BLOCK_SIZE];
+    memset(big, 'p', sizeof big);
+    hand_frag(&h, LOG_FULL, big, (uint16_t)(LOG_BLOCK_SIZE - 7 - 10));
+    memset(h.img + h.len, 0, left);
+    h.len += left;
+    const hand_expect e[4] = {{"p", STRATA_CORRUPTION, 1},
+                              {"p", STRATA_END, 1},
+                              {"p", STRATA_END, 1},
+                              {"p", STRATA_END, 1}};
+    check_hand(&h, STRATA_DAMAGE_TORN_TAIL, e);
+  }
 }
 
 /* The reader's report of the damage cases it ran (the closing line of the
