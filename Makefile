@@ -3,6 +3,7 @@
 #
 #   make            release-ish build (RelWithDebInfo) into build/
 #   make test       build + ctest, then the same suite under ASan+UBSan (build-asan/)
+#   make test-tsan  the concurrency tests under ThreadSanitizer (build-tsan/)
 #   make demo       strata's damage story on an embedded sample log
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each (clang, build-fuzz/)
 #   make bench-log  the record-log benchmark (Release, build-release/)
@@ -16,7 +17,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal format clean
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal test-tsan format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -38,6 +39,13 @@ test-asan:
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON >/dev/null
 	@$(CMAKE) --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer build of the concurrency-heavy tests (not part of `make test`).
+test-tsan:
+	@bash scripts/deps.sh test
+	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_TSAN=ON >/dev/null
+	@$(CMAKE) --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R 'wal_wal|bitcask|sstable_table|sstable_cache|env_fault' -j $(JOBS)
 
 demo: all
 	@bash scripts/demo.sh build/strata
