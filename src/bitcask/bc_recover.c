@@ -5,7 +5,9 @@
  * name the keys whose newest record was lost, and pick the active file.
  *
  * Formats read: NNNNNN.data and NNNNNN.hint (docs/formats/bitcask.md), both
- * record logs. A hint file is used only if every record verifies (read under
+ * record logs; hints come from merge or, for files closed by rotation, from
+ * the service thread (bc_hint_writer.c), whose NNNNNN.hint.tmp leftovers are
+ * removed here. A hint file is used only if every record verifies (read under
  * `absolute`), every entry decodes, and its footer names this data file and
  * its exact size; otherwise it is ignored (not reported as data loss: the
  * data file is then scanned and reports its own damage). Entries are applied
@@ -360,6 +362,14 @@ static int load_all(strata_bitcask *db) {
   for (size_t i = 0; i < count && rc == STRATA_OK; i++) {
     uint32_t id;
     char path[4096];
+    if (parse_id(names[i], "hint.tmp", &id)) {
+      /* a rotation hint interrupted before its rename (bc_hint_writer.c) */
+      if (!db->opt.read_only) {
+        bc_file_path(path, sizeof path, db->dir, id, "hint.tmp");
+        rc = env_remove(db->e, path);
+      }
+      continue;
+    }
     if (parse_id(names[i], "hint", &id)) {
       bc_file_path(path, sizeof path, db->dir, id, "data");
       if (!db->opt.read_only && !env_exists(db->e, path)) {
@@ -469,11 +479,13 @@ int bc_open(env *e, const char *dir, const strata_bitcask_options *o,
   pthread_mutex_init(&db->wmu, NULL);
   pthread_mutex_init(&db->merge_mu, NULL);
   pthread_mutex_init(&db->bg_mu, NULL);
+  bc_service_init(db);
   char path[4096];
   snprintf(path, sizeof path, "%s/LOCK", dir);
   int rc = env_lock_file(e, path, &db->lock);
   if (rc == STRATA_OK && !o->read_only) rc = bc_merge_recover(e, dir);
   if (rc == STRATA_OK) rc = load_all(db);
+  if (rc == STRATA_OK) rc = bc_service_start(db);
   if (rc != STRATA_OK) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", strata_last_error());
