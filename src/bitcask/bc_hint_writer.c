@@ -61,8 +61,8 @@ static int hscan_entry(void *arg, const bc_entry *e, uint32_t pos,
 static int scan_file(strata_bitcask *db, const char *path, hscan *c,
                      uint64_t *size) {
   log_reader *r = NULL;
-  int rc = log_reader_open(db->e, path, STRATA_RECOVERY_ABSOLUTE, NULL, NULL,
-                           &r);
+  int rc =
+      log_reader_open(db->e, path, STRATA_RECOVERY_ABSOLUTE, NULL, NULL, &r);
   const uint8_t *rec;
   size_t n;
   strata_log_record_info info;
@@ -105,7 +105,13 @@ static int write_entries(log_writer *w, const hscan *c, uint64_t size) {
     }
     if (len == 0) buf[len++] = BC_HINT_ENTRIES;
     bc_hint h = {l.tombstone ? BC_KIND_TOMBSTONE : BC_KIND_PUT,
-                 c->id, l.offset, l.size, l.sub, l.ts, l.expiry, k,
+                 c->id,
+                 l.offset,
+                 l.size,
+                 l.sub,
+                 l.ts,
+                 l.expiry,
+                 k,
                  (uint32_t)kl};
     len = (size_t)(bc_hint_encode(buf + len, &h) - buf);
     count++;
@@ -162,8 +168,10 @@ static int write_hint(strata_bitcask *db, uint32_t id) {
   log_writer *w = NULL;
   if (rc == STRATA_OK) {
     rc = env_open_append(db->e, tmp, ENV_CREATE | ENV_TRUNC, &f);
-    if (rc == STRATA_OK) rc = log_writer_create(f, 0, 1, &w);
-    else env_close(f);
+    if (rc == STRATA_OK)
+      rc = log_writer_create(f, 0, 1, &w);
+    else
+      env_close(f);
   }
   if (rc == STRATA_OK) rc = write_entries(w, &c, size);
   if (rc == STRATA_OK) rc = log_writer_sync(w);

@@ -47,8 +47,8 @@ static void *svc_main(void *arg) {
     if (!due) {
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
-      uint64_t ns = (uint64_t)ts.tv_nsec +
-                    (uint64_t)db->opt.sync_interval_ms * 1000000u;
+      uint64_t ns =
+          (uint64_t)ts.tv_nsec + (uint64_t)db->opt.sync_interval_ms * 1000000u;
       ts.tv_sec += (time_t)(ns / 1000000000u);
       ts.tv_nsec = (long)(ns % 1000000000u);
       pthread_cond_timedwait(&db->svc_cv, &db->svc_mu, &ts);

@@ -46,7 +46,8 @@ static void build_rotated(const char *dir, model *m) {
     snprintf(v, sizeof v, "second-%d", i);
     CHECK_EQ(put_s(db, k, v), STRATA_OK);
     model_set(m, i, i % 5 ? v : NULL);
-    if (i % 5 == 0) CHECK_EQ(strata_bitcask_delete(db, k, strlen(k)), STRATA_OK);
+    if (i % 5 == 0)
+      CHECK_EQ(strata_bitcask_delete(db, k, strlen(k)), STRATA_OK);
   }
   for (int i = NKEYS; i < NKEYS + 100; i++) {
     key_of(i, k);
@@ -101,7 +102,8 @@ TEST(rotation_writes_hints_and_open_uses_them) {
   model_free(&m);
 }
 
-/* A hint holding tombstones: cut at every length, flip every third byte; each time open scans that file instead and shows the same contents. */
+/* A hint holding tombstones: cut at every length, flip every third byte; each
+ * time open scans that file instead and shows the same contents. */
 TEST(rotation_hint_truncated_or_flipped_falls_back) {
   model m = {0};
   char base[4096], work[4096], hint[4096], h2[4096];
