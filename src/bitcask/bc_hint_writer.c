@@ -127,6 +127,7 @@ static int write_entries(log_writer *w, const hscan *c, uint64_t size) {
     p = encode_varint32(p, c->id);
     p = encode_varint64(p, size);
     p = encode_varint64(p, count);
+    p = encode_varint32(p, BC_HINT_ROTATED);
     rc = log_writer_add(w, buf, (size_t)(p - buf));
   }
   free(buf);

@@ -200,7 +200,8 @@ static void cands_free(cands *cs) {
 
 /* Loads a hint file. STRATA_OK: every entry applied; STRATA_CORRUPTION: the
  * hint is unusable (some entries may have been applied: harmless). */
-static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size) {
+static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size,
+                     int *rotated) {
   char path[4096];
   bc_file_path(path, sizeof path, db->dir, id, "hint");
   log_reader *r = NULL;
@@ -215,12 +216,15 @@ static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size) {
     if (n == 0 || footer) {
       rc = ST_CORRUPT("%s: record after the footer", path);
     } else if (rec[0] == BC_HINT_FOOTER) {
-      uint32_t fid;
-      uint64_t size, count;
-      if (!(p = decode_varint32(p, lim, &fid)) ||
-          !(p = decode_varint64(p, lim, &size)) ||
-          !(p = decode_varint64(p, lim, &count)) || p != lim || fid != id ||
-          size != data_size || count != entries)
+      uint32_t fid = 0, origin = 0;
+      uint64_t size = 0, count = 0;
+      if ((p = decode_varint32(p, lim, &fid)) &&
+          (p = decode_varint64(p, lim, &size)) &&
+          (p = decode_varint64(p, lim, &count)) && p < lim &&
+          (p = decode_varint32(p, lim, &origin)) && origin != BC_HINT_ROTATED)
+        p = NULL;
+      *rotated = origin == BC_HINT_ROTATED;
+      if (!p || p != lim || fid != id || size != data_size || count != entries)
         rc = ST_CORRUPT("%s: footer does not match %06u.data", path,
                         (unsigned)id);
       footer = 1;
@@ -395,7 +399,8 @@ static int load_all(strata_bitcask *db) {
     int clean = 0, hinted = 0;
     if (env_exists(db->e, hpath)) {
       hinted = 1;
-      int h = load_hint(db, id, f.size);
+      int rotated = 0;
+      int h = load_hint(db, id, f.size, &rotated);
       if (h == STRATA_OK) {
         db->hint_files++;
         clean = 1;
@@ -403,7 +408,8 @@ static int load_all(strata_bitcask *db) {
         rc = h;
       }
       if (h != STRATA_OK) hinted = 0;
-      db->files[bc_find_file(db, id)].from_merge = 1;
+      /* a rotated file still counts towards merge_max_files */
+      db->files[bc_find_file(db, id)].from_merge = h != STRATA_OK || !rotated;
       if (h == STRATA_OK) goto next;
     }
     if (rc == STRATA_OK) {
