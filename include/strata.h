@@ -189,20 +189,27 @@ const void *strata_batch_data(const strata_batch *b, size_t *size);
 /* ==== Bitcask engine (SPEC §1 `bitcask`; docs/formats/bitcask.md) ======= */
 /* A log-structured hash table: append-only data files NNNNNN.data (record
  * logs of put/tombstone entries), an in-memory key directory, hint files
- * NNNNNN.hint written by merge, and a background merge. Every function may be
+ * NNNNNN.hint written by merge and, in the background, for each data file
+ * closed by rotation, and a background merge. Every function may be
  * called from many threads on one handle at once. */
 
 typedef struct strata_bitcask strata_bitcask;
 
 typedef enum strata_bitcask_sync_mode {
-  STRATA_BITCASK_SYNC_NONE = 0,  /* writes reach the kernel; sync on demand */
-  STRATA_BITCASK_SYNC_ALWAYS = 1 /* fdatasync before a write returns */
+  STRATA_BITCASK_SYNC_NONE = 0,    /* writes reach the kernel; sync on demand */
+  STRATA_BITCASK_SYNC_ALWAYS = 1,  /* fdatasync before a write returns */
+  STRATA_BITCASK_SYNC_INTERVAL = 2 /* as the WAL's: a background thread syncs
+                                      at most sync_interval_ms after a write,
+                                      or once sync_interval_bytes are unsynced;
+                                      writers never wait for it; close syncs */
 } strata_bitcask_sync_mode;
 
 typedef struct strata_bitcask_options {
   strata_recovery recovery;      /* reading data files at open (default skip) */
   int create_if_missing;         /* 1: create the directory (default 1) */
   strata_bitcask_sync_mode sync; /* default STRATA_BITCASK_SYNC_NONE */
+  uint32_t sync_interval_ms;     /* interval mode: max ms unsynced (100) */
+  uint64_t sync_interval_bytes;  /* interval mode: max bytes unsynced (1 MiB) */
   uint64_t max_file_size;        /* rotate the active file past this (64 MiB) */
   double merge_dead_fraction;    /* auto-merge when a file is this dead (0.5) */
   uint32_t merge_max_files;   /* auto-merge at this many unmerged files (16) */
@@ -221,8 +228,10 @@ void strata_bitcask_options_init(strata_bitcask_options *o);
 int strata_bitcask_open(const char *dir, const strata_bitcask_options *o,
                         strata_bitcask **out);
 
-/* Waits for a running merge, closes the files, frees the handle (accepts
- * NULL). Does not sync: call strata_bitcask_sync first for durability. */
+/* Waits for a running merge, writes the hint files of rotated data files
+ * still queued, closes the files, frees the handle (accepts NULL). Under
+ * SYNC_INTERVAL it syncs what is pending; otherwise it does not sync: call
+ * strata_bitcask_sync first for durability. */
 int strata_bitcask_close(strata_bitcask *db);
 
 /* Stores value under key (keys 0..65535 bytes, any bytes; values may be
@@ -264,7 +273,8 @@ int strata_bitcask_scan(strata_bitcask *db, const void *from, size_t from_len,
                         uint64_t limit, strata_bitcask_kv_fn fn, void *arg);
 
 /* Makes every write so far durable: fdatasync of the active file and of any
- * file rotated since the last sync (under SYNC_NONE a rotation does not sync,
+ * file rotated since the last sync (under SYNC_NONE and SYNC_INTERVAL a
+ * rotation does not sync,
  * so that no writer waits for a whole file to reach the disk). */
 int strata_bitcask_sync(strata_bitcask *db);
 
@@ -287,6 +297,8 @@ typedef struct strata_bitcask_stats {
   uint64_t dropped_bytes; /* bytes dropped at open */
   uint64_t drops;         /* regions dropped at open */
   uint64_t lost_keys;     /* keys whose newest record was lost (see below) */
+  uint64_t rotation_hints; /* hint files of rotated files written so far */
+  uint64_t interval_syncs; /* background syncs done (SYNC_INTERVAL) */
 } strata_bitcask_stats;
 
 int strata_bitcask_get_stats(strata_bitcask *db, strata_bitcask_stats *out);

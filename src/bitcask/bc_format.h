@@ -15,6 +15,8 @@ enum {
   /* first byte of a hint record */
   BC_HINT_ENTRIES = 1, /* a run of hint entries */
   BC_HINT_FOOTER = 2,  /* the last record: data file id, size, entry count */
+  BC_HINT_ROTATED = 1, /* optional last footer field: written for a file
+                          closed by rotation (absent: by merge) */
 
   BC_MAX_KEY = 65535,            /* longest key, bytes */
   BC_MAX_VALUE = 0x7fff0000u,    /* longest value, bytes (fits the keydir) */

@@ -5,7 +5,9 @@
  * name the keys whose newest record was lost, and pick the active file.
  *
  * Formats read: NNNNNN.data and NNNNNN.hint (docs/formats/bitcask.md), both
- * record logs. A hint file is used only if every record verifies (read under
+ * record logs; hints come from merge or, for files closed by rotation, from
+ * the service thread (bc_hint_writer.c), whose NNNNNN.hint.tmp leftovers are
+ * removed here. A hint file is used only if every record verifies (read under
  * `absolute`), every entry decodes, and its footer names this data file and
  * its exact size; otherwise it is ignored (not reported as data loss: the
  * data file is then scanned and reports its own damage). Entries are applied
@@ -198,7 +200,8 @@ static void cands_free(cands *cs) {
 
 /* Loads a hint file. STRATA_OK: every entry applied; STRATA_CORRUPTION: the
  * hint is unusable (some entries may have been applied: harmless). */
-static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size) {
+static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size,
+                     int *rotated) {
   char path[4096];
   bc_file_path(path, sizeof path, db->dir, id, "hint");
   log_reader *r = NULL;
@@ -213,12 +216,15 @@ static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size) {
     if (n == 0 || footer) {
       rc = ST_CORRUPT("%s: record after the footer", path);
     } else if (rec[0] == BC_HINT_FOOTER) {
-      uint32_t fid;
-      uint64_t size, count;
-      if (!(p = decode_varint32(p, lim, &fid)) ||
-          !(p = decode_varint64(p, lim, &size)) ||
-          !(p = decode_varint64(p, lim, &count)) || p != lim || fid != id ||
-          size != data_size || count != entries)
+      uint32_t fid = 0, origin = 0;
+      uint64_t size = 0, count = 0;
+      if ((p = decode_varint32(p, lim, &fid)) &&
+          (p = decode_varint64(p, lim, &size)) &&
+          (p = decode_varint64(p, lim, &count)) && p < lim &&
+          (p = decode_varint32(p, lim, &origin)) && origin != BC_HINT_ROTATED)
+        p = NULL;
+      *rotated = origin == BC_HINT_ROTATED;
+      if (!p || p != lim || fid != id || size != data_size || count != entries)
         rc = ST_CORRUPT("%s: footer does not match %06u.data", path,
                         (unsigned)id);
       footer = 1;
@@ -360,6 +366,14 @@ static int load_all(strata_bitcask *db) {
   for (size_t i = 0; i < count && rc == STRATA_OK; i++) {
     uint32_t id;
     char path[4096];
+    if (parse_id(names[i], "hint.tmp", &id)) {
+      /* a rotation hint interrupted before its rename (bc_hint_writer.c) */
+      if (!db->opt.read_only) {
+        bc_file_path(path, sizeof path, db->dir, id, "hint.tmp");
+        rc = env_remove(db->e, path);
+      }
+      continue;
+    }
     if (parse_id(names[i], "hint", &id)) {
       bc_file_path(path, sizeof path, db->dir, id, "data");
       if (!db->opt.read_only && !env_exists(db->e, path)) {
@@ -385,7 +399,8 @@ static int load_all(strata_bitcask *db) {
     int clean = 0, hinted = 0;
     if (env_exists(db->e, hpath)) {
       hinted = 1;
-      int h = load_hint(db, id, f.size);
+      int rotated = 0;
+      int h = load_hint(db, id, f.size, &rotated);
       if (h == STRATA_OK) {
         db->hint_files++;
         clean = 1;
@@ -393,7 +408,8 @@ static int load_all(strata_bitcask *db) {
         rc = h;
       }
       if (h != STRATA_OK) hinted = 0;
-      db->files[bc_find_file(db, id)].from_merge = 1;
+      /* a rotated file still counts towards merge_max_files */
+      db->files[bc_find_file(db, id)].from_merge = h != STRATA_OK || !rotated;
       if (h == STRATA_OK) goto next;
     }
     if (rc == STRATA_OK) {
@@ -469,11 +485,13 @@ int bc_open(env *e, const char *dir, const strata_bitcask_options *o,
   pthread_mutex_init(&db->wmu, NULL);
   pthread_mutex_init(&db->merge_mu, NULL);
   pthread_mutex_init(&db->bg_mu, NULL);
+  bc_service_init(db);
   char path[4096];
   snprintf(path, sizeof path, "%s/LOCK", dir);
   int rc = env_lock_file(e, path, &db->lock);
   if (rc == STRATA_OK && !o->read_only) rc = bc_merge_recover(e, dir);
   if (rc == STRATA_OK) rc = load_all(db);
+  if (rc == STRATA_OK) rc = bc_service_start(db);
   if (rc != STRATA_OK) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", strata_last_error());

@@ -50,6 +50,8 @@ void strata_bitcask_options_init(strata_bitcask_options *o) {
   o->recovery = STRATA_RECOVERY_SKIP;
   o->create_if_missing = 1;
   o->sync = STRATA_BITCASK_SYNC_NONE;
+  o->sync_interval_ms = 100;
+  o->sync_interval_bytes = 1u << 20;
   o->max_file_size = 64ull << 20;
   o->merge_dead_fraction = 0.5;
   o->merge_max_files = 16;
@@ -187,10 +189,10 @@ int bc_open_active_existing(strata_bitcask *db, uint32_t id, uint64_t size) {
 
 int bc_rotate(strata_bitcask *db) {
   if (db->active) {
-    /* under sync none the old file is synced by the next
-     * strata_bitcask_sync, not here: an fdatasync of a whole file would
+    /* under sync none (interval) the old file is synced by the next
+     * strata_bitcask_sync (the service thread), not here: an fdatasync of a whole file would
      * stall every writer behind wmu */
-    if (db->opt.sync == STRATA_BITCASK_SYNC_NONE) {
+    if (db->opt.sync != STRATA_BITCASK_SYNC_ALWAYS) {
       pthread_rwlock_rdlock(&db->mu);
       long fi = bc_find_file(db, db->active_id);
       if (fi >= 0) db->files[fi].unsynced = 1;
@@ -201,6 +203,7 @@ int bc_rotate(strata_bitcask *db) {
     }
     log_writer_close(db->active);
     db->active = NULL;
+    bc_service_queue_hint(db, db->active_id);
   }
   if (db->next_id > BC_MAX_FILE_ID)
     return st_error(STRATA_NOT_SUPPORTED, "%s: out of data file ids", db->dir);
@@ -259,6 +262,8 @@ static int write_record(strata_bitcask *db, const uint8_t *rec, size_t size,
   rc = log_writer_add(db->active, rec, size);
   if (rc == STRATA_OK && db->opt.sync == STRATA_BITCASK_SYNC_ALWAYS)
     rc = log_writer_sync(db->active);
+  if (rc == STRATA_OK && db->opt.sync == STRATA_BITCASK_SYNC_INTERVAL)
+    bc_service_note_bytes(db, log_writer_size(db->active) - start);
   if (rc != STRATA_OK) return rc;
   span_ctx c = {p, 0, start, size};
   rc = bc_record_walk(rec, size, span_fn, &c);
@@ -417,6 +422,11 @@ int strata_bitcask_sync(strata_bitcask *db) {
     }
   pthread_rwlock_unlock(&db->mu);
   if (rc == STRATA_OK && db->active) rc = log_writer_sync(db->active);
+  if (rc == STRATA_OK) {
+    pthread_mutex_lock(&db->svc_mu);
+    db->unsynced_bytes = 0;
+    pthread_mutex_unlock(&db->svc_mu);
+  }
   pthread_mutex_unlock(&db->wmu);
   return rc;
 }
@@ -588,6 +598,8 @@ int strata_bitcask_get_stats(strata_bitcask *db, strata_bitcask_stats *s) {
   s->dropped_bytes = db->dropped_bytes;
   s->drops = db->drops;
   s->lost_keys = db->nlost;
+  s->rotation_hints = atomic_load(&db->rotation_hints);
+  s->interval_syncs = atomic_load(&db->interval_syncs);
   return STRATA_OK;
 }
 
@@ -619,7 +631,12 @@ int strata_bitcask_close(strata_bitcask *db) {
   db->bg_started = 0;
   pthread_mutex_unlock(&db->bg_mu);
   if (started) pthread_join(db->bg, NULL);
-  int rc = log_writer_close(db->active);
+  bc_service_stop(db);
+  int rc = STRATA_OK;
+  if (db->opt.sync == STRATA_BITCASK_SYNC_INTERVAL && db->active)
+    rc = strata_bitcask_sync(db);
+  int crc = log_writer_close(db->active);
+  if (rc == STRATA_OK) rc = crc;
   for (size_t i = 0; i < db->nfiles; i++)
     env_close(db->files[i].rf);
   free(db->files);
@@ -634,6 +651,7 @@ int strata_bitcask_close(strata_bitcask *db) {
   pthread_mutex_destroy(&db->wmu);
   pthread_mutex_destroy(&db->merge_mu);
   pthread_mutex_destroy(&db->bg_mu);
+  bc_service_destroy(db);
   free(db->dir);
   free(db);
   return rc;

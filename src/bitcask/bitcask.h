@@ -69,6 +69,16 @@ struct strata_bitcask {
   int bg_started;              /* bg exists and has not been joined */
   int bg_running;              /* bg has not finished */
   int closing;                 /* close has begun: start no merge */
+  pthread_mutex_t svc_mu;      /* guards the fields below (a leaf lock) */
+  pthread_cond_t svc_cv;       /* wakes svc: hint queued, bytes due, stop */
+  pthread_t svc;               /* service thread (bc_service.c) */
+  int svc_started;             /* svc exists and has not been joined */
+  int svc_stop;                /* close asks svc to drain its queue and end */
+  uint32_t *hint_q;            /* rotated files awaiting their hint file */
+  size_t hint_n, hint_cap;     /* queued, allocated */
+  uint64_t unsynced_bytes;     /* sync interval: bytes appended, not synced */
+  atomic_uint_fast64_t rotation_hints; /* hint files written after rotation */
+  atomic_uint_fast64_t interval_syncs; /* syncs done by svc (interval mode) */
 };
 
 /* Opens through `e` (tests pass a fault-injecting env). */
@@ -111,5 +121,27 @@ int bc_merge_recover(env *e, const char *dir);
 /* Starts a background merge if the thresholds say so (caller holds
  * nothing). */
 void bc_maybe_merge(strata_bitcask *db);
+
+/* The service thread (bc_service.c): writes the hint files of rotated data
+ * files and, under STRATA_BITCASK_SYNC_INTERVAL, syncs in the background.
+ * bc_service_init before anything is queued; bc_service_start once open has
+ * loaded the files; bc_service_stop (close) writes the queued hints and joins
+ * the thread; bc_service_destroy frees what init made (accepts a never
+ * started service). */
+void bc_service_init(strata_bitcask *db);
+int bc_service_start(strata_bitcask *db);
+void bc_service_stop(strata_bitcask *db);
+void bc_service_destroy(strata_bitcask *db);
+/* Queues data file `id`, just rotated out, for its hint file (caller holds
+ * wmu). A failure to queue only means the file is scanned at the next open. */
+void bc_service_queue_hint(strata_bitcask *db, uint32_t id);
+/* Counts `n` bytes appended under the interval mode and wakes the thread when
+ * sync_interval_bytes are due (caller holds wmu). */
+void bc_service_note_bytes(strata_bitcask *db, uint64_t n);
+/* Writes the hint file of immutable data file `id` (bc_hint_writer.c):
+ * scans it under `absolute`, writes NNNNNN.hint.tmp, syncs it, renames it to
+ * NNNNNN.hint and syncs the directory. Takes merge_mu (a merge does not remove
+ * the file meanwhile). On any failure no hint file is left. */
+int bc_write_rotation_hint(strata_bitcask *db, uint32_t id);
 
 #endif
