@@ -42,18 +42,7 @@ static int hscan_entry(void *arg, const bc_entry *e, uint32_t pos,
                        uint32_t len) {
   hscan *c = arg;
   bc_loc l;
-  memset(&l, 0, sizeof l);
-  uint64_t off, end;
-  uint32_t skip;
-  log_record_span(c->start, c->plen, pos, (uint64_t)pos + len, &off, &end,
-                  &skip);
-  l.file_id = c->id;
-  l.offset = off;
-  l.size = (uint32_t)(end - off);
-  l.sub = skip;
-  l.ts = e->ts;
-  l.expiry = e->expiry > UINT32_MAX ? UINT32_MAX : (uint32_t)e->expiry;
-  l.tombstone = e->kind == BC_KIND_TOMBSTONE;
+  bc_loc_of_entry(&l, c->id, c->start, c->plen, e, pos, len);
   return bc_keydir_put(c->kd, e->key, e->klen, &l, 1, NULL, NULL);
 }
 

@@ -78,18 +78,7 @@ static int scan_entry(void *arg, const bc_entry *e, uint32_t pos,
                       uint32_t len) {
   scan_ctx *c = arg;
   bc_loc l;
-  memset(&l, 0, sizeof l);
-  uint64_t off, end;
-  uint32_t skip;
-  log_record_span(c->start, c->plen, pos, (uint64_t)pos + len, &off, &end,
-                  &skip);
-  l.file_id = c->id;
-  l.offset = off;
-  l.size = (uint32_t)(end - off);
-  l.sub = skip;
-  l.ts = e->ts;
-  l.expiry = e->expiry > UINT32_MAX ? UINT32_MAX : (uint32_t)e->expiry;
-  l.tombstone = e->kind == BC_KIND_TOMBSTONE;
+  bc_loc_of_entry(&l, c->id, c->start, c->plen, e, pos, len);
   int rc = apply(c->db, e->key, e->klen, &l);
   if (rc != STRATA_OK) c->rc = rc;
   return rc;
@@ -137,10 +126,10 @@ typedef struct cand {
 } cand;
 
 typedef struct cands {
-  cand *v;       /* candidates */
-  size_t n, cap; /* held, allocated */
-  uint8_t **bufs;  /* region buffers to free */
-  char **paths;    /* paths to free */
+  cand *v;              /* candidates */
+  size_t n, cap;        /* held, allocated */
+  uint8_t **bufs;       /* region buffers to free */
+  char **paths;         /* paths to free */
   size_t nbufs, npaths; /* counts */
 } cands;
 
@@ -205,13 +194,15 @@ static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size,
   char path[4096];
   bc_file_path(path, sizeof path, db->dir, id, "hint");
   log_reader *r = NULL;
-  int rc = log_reader_open(db->e, path, STRATA_RECOVERY_ABSOLUTE, NULL, NULL, &r);
+  int rc =
+      log_reader_open(db->e, path, STRATA_RECOVERY_ABSOLUTE, NULL, NULL, &r);
   if (rc != STRATA_OK) return rc;
   const uint8_t *rec;
   size_t n;
   int footer = 0;
   uint64_t entries = 0;
-  while (rc == STRATA_OK && (rc = log_reader_next(r, &rec, &n, NULL)) == STRATA_OK) {
+  while (rc == STRATA_OK &&
+         (rc = log_reader_next(r, &rec, &n, NULL)) == STRATA_OK) {
     const uint8_t *p = rec + 1, *lim = rec + n;
     if (n == 0 || footer) {
       rc = ST_CORRUPT("%s: record after the footer", path);
@@ -248,7 +239,11 @@ static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size,
         }
         for (int i = 0; i < nrun && rc == STRATA_OK; i++) {
           bc_hint *h = &hv[i];
-          bc_loc l = {id, h->offset, h->size, h->sub, h->ts,
+          bc_loc l = {id,
+                      h->offset,
+                      h->size,
+                      h->sub,
+                      h->ts,
                       h->expiry > UINT32_MAX ? UINT32_MAX : (uint32_t)h->expiry,
                       h->kind == BC_KIND_TOMBSTONE};
           if (h->ts > db->clock) db->clock = h->ts;
@@ -262,13 +257,14 @@ static int load_hint(strata_bitcask *db, uint32_t id, uint64_t data_size,
     }
   }
   log_reader_close(r);
-  if (rc == STRATA_END) rc = footer ? STRATA_OK : ST_CORRUPT("%s: no footer", path);
+  if (rc == STRATA_END)
+    rc = footer ? STRATA_OK : ST_CORRUPT("%s: no footer", path);
   return rc;
 }
 
 /* Scans a data file under the policy. */
-static int scan_data(strata_bitcask *db, uint32_t id, env_file *rf,
-                     cands *cs, int *clean_tail) {
+static int scan_data(strata_bitcask *db, uint32_t id, env_file *rf, cands *cs,
+                     int *clean_tail) {
   char path[4096];
   bc_file_path(path, sizeof path, db->dir, id, "data");
   scan_ctx c;
@@ -281,7 +277,8 @@ static int scan_data(strata_bitcask *db, uint32_t id, env_file *rf,
   const uint8_t *rec;
   size_t n;
   strata_log_record_info info;
-  while (rc == STRATA_OK && (rc = log_reader_next(r, &rec, &n, &info)) == STRATA_OK) {
+  while (rc == STRATA_OK &&
+         (rc = log_reader_next(r, &rec, &n, &info)) == STRATA_OK) {
     c.start = info.offset;
     c.plen = n;
     int w = bc_record_walk(rec, n, NULL, NULL); /* atomic: check first */
@@ -294,9 +291,13 @@ static int scan_data(strata_bitcask *db, uint32_t id, env_file *rf,
       continue;
     }
     /* a record whose checksum holds but whose payload is not an entry */
-    strata_damage d = {path, info.offset, info.end - info.offset,
+    strata_damage d = {path,
+                       info.offset,
+                       info.end - info.offset,
                        STRATA_DAMAGE_BAD_TYPE,
-                       "record is not a bitcask entry", 1, 0};
+                       "record is not a bitcask entry",
+                       1,
+                       0};
     on_drop(&c, &d);
     if (db->opt.recovery != STRATA_RECOVERY_SKIP) {
       rc = ST_CORRUPT("%s: record at offset %llu is not a bitcask entry", path,

@@ -133,8 +133,7 @@ int bc_read_entry(strata_bitcask *db, const bc_loc *loc, const void *key,
   if (rc == STRATA_OK)
     rc = log_parse_fragments(b, loc->size, loc->offset, f->rf->path, &plen);
   if (rc == STRATA_OK) {
-    if (loc->sub >= plen ||
-        !bc_entry_decode(b + loc->sub, b + plen, e) ||
+    if (loc->sub >= plen || !bc_entry_decode(b + loc->sub, b + plen, e) ||
         (key && (e->klen != klen || memcmp(e->key, key, klen) != 0)))
       rc = ST_CORRUPT("%s: entry at offset %llu does not decode as its key",
                       f->rf->path, (unsigned long long)loc->offset);
@@ -154,7 +153,8 @@ static int open_active(strata_bitcask *db, uint32_t id, uint64_t size,
   char path[4096];
   bc_file_path(path, sizeof path, db->dir, id, "data");
   env_file *wf = NULL, *rf = NULL;
-  int rc = env_open_append(db->e, path, create ? ENV_CREATE | ENV_EXCL : 0, &wf);
+  int rc =
+      env_open_append(db->e, path, create ? ENV_CREATE | ENV_EXCL : 0, &wf);
   if (rc == STRATA_OK && create) rc = env_sync_dir(db->e, db->dir);
   if (rc == STRATA_OK) rc = env_open_read(db->e, path, &rf);
   log_writer *w = NULL;
@@ -190,8 +190,8 @@ int bc_open_active_existing(strata_bitcask *db, uint32_t id, uint64_t size) {
 int bc_rotate(strata_bitcask *db) {
   if (db->active) {
     /* under sync none (interval) the old file is synced by the next
-     * strata_bitcask_sync (the service thread), not here: an fdatasync of a whole file would
-     * stall every writer behind wmu */
+     * strata_bitcask_sync (the service thread), not here: an fdatasync of a
+     * whole file would stall every writer behind wmu */
     if (db->opt.sync != STRATA_BITCASK_SYNC_ALWAYS) {
       pthread_rwlock_rdlock(&db->mu);
       long fi = bc_find_file(db, db->active_id);
@@ -234,6 +234,16 @@ static void set_span(bc_loc *l, uint64_t start, size_t plen, uint32_t pos,
   l->sub = skip;
 }
 
+void bc_loc_of_entry(bc_loc *l, uint32_t file_id, uint64_t start, size_t plen,
+                     const bc_entry *e, uint32_t pos, uint32_t len) {
+  memset(l, 0, sizeof *l);
+  set_span(l, start, plen, pos, len);
+  l->file_id = file_id;
+  l->ts = e->ts;
+  l->expiry = e->expiry > UINT32_MAX ? UINT32_MAX : (uint32_t)e->expiry;
+  l->tombstone = e->kind == BC_KIND_TOMBSTONE;
+}
+
 static int span_fn(void *arg, const bc_entry *e, uint32_t pos, uint32_t len) {
   span_ctx *c = arg;
   (void)e;
@@ -250,8 +260,7 @@ static int write_record(strata_bitcask *db, const uint8_t *rec, size_t size,
     rc = st_error(db->opt.read_only ? STRATA_NOT_SUPPORTED : STRATA_IO_ERROR,
                   "%s: %s", db->dir,
                   db->opt.read_only ? "opened read-only" : "no active file");
-  if (rc == STRATA_OK &&
-      log_writer_size(db->active) >= db->opt.max_file_size) {
+  if (rc == STRATA_OK && log_writer_size(db->active) >= db->opt.max_file_size) {
     rc = bc_rotate(db);
     rotated = 1;
   }
@@ -288,10 +297,11 @@ static int write_record(strata_bitcask *db, const uint8_t *rec, size_t size,
 
 static int check_key(size_t klen, size_t vlen) {
   if (klen > BC_MAX_KEY)
-    return st_error(STRATA_INVALID_ARGUMENT, "bitcask: key of %zu bytes (max %d)",
-                    klen, BC_MAX_KEY);
+    return st_error(STRATA_INVALID_ARGUMENT,
+                    "bitcask: key of %zu bytes (max %d)", klen, BC_MAX_KEY);
   if (vlen > BC_MAX_VALUE)
-    return st_error(STRATA_INVALID_ARGUMENT, "bitcask: value of %zu bytes", vlen);
+    return st_error(STRATA_INVALID_ARGUMENT, "bitcask: value of %zu bytes",
+                    vlen);
   return STRATA_OK;
 }
 
@@ -380,7 +390,8 @@ int strata_bitcask_write(strata_bitcask *db, const strata_batch *batch) {
   int rc = strata_batch_decode(bdata, bsize, &seq, &count, batch_op, &c);
   if (rc != STRATA_OK) return rc;
   if (c.bad)
-    return st_error(STRATA_INVALID_ARGUMENT, "bitcask: batch key or value too long");
+    return st_error(STRATA_INVALID_ARGUMENT,
+                    "bitcask: batch key or value too long");
   if (c.count == 0) return STRATA_OK;
   size_t total = 1 + VARINT32_MAX + c.size;
   uint8_t *buf = malloc(total);
@@ -547,7 +558,8 @@ static int visit(strata_bitcask *db, kvec *kv, int reverse, uint64_t limit,
   return rc;
 }
 
-int strata_bitcask_fold(strata_bitcask *db, strata_bitcask_kv_fn fn, void *arg) {
+int strata_bitcask_fold(strata_bitcask *db, strata_bitcask_kv_fn fn,
+                        void *arg) {
   kvec kv = {0};
   int rc = collect_keys(db, NULL, 0, NULL, 0, &kv);
   if (rc == STRATA_OK) rc = visit(db, &kv, 0, 0, fn, arg);

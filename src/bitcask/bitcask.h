@@ -94,6 +94,12 @@ long bc_find_file(const strata_bitcask *db, uint32_t id);
 /* Inserts a file (sorted); caller holds mu exclusively. */
 int bc_add_file(strata_bitcask *db, const bc_file *f);
 
+/* The key-directory location of entry `e`, found at payload bytes
+ * [pos, pos+len) of the record whose first fragment is at `start` of data
+ * file `file_id` and whose payload is `plen` bytes. */
+void bc_loc_of_entry(bc_loc *l, uint32_t file_id, uint64_t start, size_t plen,
+                     const bc_entry *e, uint32_t pos, uint32_t len);
+
 /* Reads and verifies the entry at `loc` (caller holds mu, shared or
  * exclusive). On success *buf (caller frees with free()) holds the
  * fragments' payload and *e the entry inside it. STRATA_CORRUPTION if any

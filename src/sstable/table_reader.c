@@ -594,7 +594,10 @@ static int data_broken(table_iter *ti) {
   return 1;
 }
 
-static void skip_forward(table_iter *ti) {
+/* Moves past empty or damaged data blocks (each damaged one is reported by
+ * data_broken) in the direction given: forward onto the first entry of the
+ * next usable block, or backward onto the last entry of the previous one. */
+static void skip_blocks(table_iter *ti, int backward) {
   while (!ti->status && (!ti->data || !sst_iter_valid(ti->data))) {
     data_broken(ti);
     if (ti->status) break;
@@ -603,26 +606,21 @@ static void skip_forward(table_iter *ti) {
       set_data(ti, NULL, NULL);
       return;
     }
-    sst_iter_next(ti->index);
+    if (backward)
+      sst_iter_prev(ti->index);
+    else
+      sst_iter_next(ti->index);
     init_data(ti);
-    if (ti->data) sst_iter_seek_first(ti->data);
+    if (!ti->data) continue;
+    if (backward)
+      sst_iter_seek_last(ti->data);
+    else
+      sst_iter_seek_first(ti->data);
   }
 }
 
-static void skip_backward(table_iter *ti) {
-  while (!ti->status && (!ti->data || !sst_iter_valid(ti->data))) {
-    data_broken(ti);
-    if (ti->status) break;
-    if (!sst_iter_valid(ti->index)) {
-      if (sst_iter_status(ti->index)) ti->status = sst_iter_status(ti->index);
-      set_data(ti, NULL, NULL);
-      return;
-    }
-    sst_iter_prev(ti->index);
-    init_data(ti);
-    if (ti->data) sst_iter_seek_last(ti->data);
-  }
-}
+static void skip_forward(table_iter *ti) { skip_blocks(ti, 0); }
+static void skip_backward(table_iter *ti) { skip_blocks(ti, 1); }
 
 static int ti_valid(sst_iter *it) {
   table_iter *ti = (table_iter *)it;

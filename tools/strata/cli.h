@@ -127,6 +127,9 @@ typedef struct cli_buf {
 
 void cli_buf_add(cli_buf *b, const void *p, size_t n);
 void cli_buf_free(cli_buf *b);
+/* Reads all of `f` into `out` (NUL-terminated); on a read error prints
+ * "strata: WHAT: reading stdin: ..." and returns CLI_FAILED (out freed). */
+int cli_read_all(FILE *f, cli_buf *out, const char *what);
 
 /* Writes n bytes in the tool's text form: lowercase hex if `hex`, otherwise
  * escaped (\\ \t \n and \xNN for other bytes outside 0x20..0x7e). If `json`,
@@ -227,7 +230,7 @@ void cli_kv_lost_keys_json(json_writer *w, const char *dir,
  * (not OK only if the file could not be read). */
 int cli_table_dump(const cli_options *o, const char *path);
 int cli_table_check(const char *path, cli_drops *drops, uint64_t *entries);
-int cli_cmd_wal(const cli_options *o);     /* cmd_wal.c: wal ... */
+int cli_cmd_wal(const cli_options *o); /* cmd_wal.c: wal ... */
 /* cmd_wal.c: appends the WAL-level damage of a WAL directory (sequence holes,
  * records that are not batches) to `drops`; a STRATA_* status. */
 int cli_wal_verify_sequences(const char *dir, cli_drops *drops);

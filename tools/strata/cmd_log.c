@@ -97,16 +97,7 @@ static int from_args(const cli_options *o, records *r, char **args, int n) {
 
 static int from_stdin(const cli_options *o, records *r) {
   cli_buf in = {0};
-  char chunk[65536];
-  size_t got;
-  cli_buf_add(&in, "", 0);
-  while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-    cli_buf_add(&in, chunk, got);
-  if (ferror(stdin)) {
-    cli_error("log append: reading stdin: %s", cli_errno_text(errno));
-    cli_buf_free(&in);
-    return CLI_FAILED;
-  }
+  if (cli_read_all(stdin, &in, "log append") != CLI_OK) return CLI_FAILED;
   int rc = CLI_OK;
   size_t line = 0;
   for (const char *p = in.data, *end = in.data + in.len;

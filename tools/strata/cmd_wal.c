@@ -131,16 +131,7 @@ static int add_line(const cli_options *o, strata_batch *b, const char *p,
 static int read_batches(const cli_options *o, strata_batch ***batches,
                         size_t *n) {
   cli_buf in = {0};
-  char chunk[65536];
-  size_t got;
-  cli_buf_add(&in, "", 0);
-  while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-    cli_buf_add(&in, chunk, got);
-  if (ferror(stdin)) {
-    cli_error("wal append: reading stdin: %s", cli_errno_text(errno));
-    cli_buf_free(&in);
-    return CLI_FAILED;
-  }
+  if (cli_read_all(stdin, &in, "wal append") != CLI_OK) return CLI_FAILED;
   size_t cap = 0, line = 0;
   strata_batch *cur = NULL;
   int rc = CLI_OK;

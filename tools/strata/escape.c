@@ -8,6 +8,7 @@
  * sequence is an error. Hex form (--hex): two lowercase hex digits per byte
  * on output; on input an even number of hex digits.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,4 +129,18 @@ int cli_decode(const char *s, size_t n, int hex, cli_buf *out, char *err,
     cli_buf_add(out, &byte, 1);
   }
   return 0;
+}
+
+int cli_read_all(FILE *f, cli_buf *out, const char *what) {
+  char chunk[65536];
+  size_t got;
+  cli_buf_add(out, "", 0);
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+    cli_buf_add(out, chunk, got);
+  if (ferror(f)) {
+    cli_error("%s: reading stdin: %s", what, cli_errno_text(errno));
+    cli_buf_free(out);
+    return CLI_FAILED;
+  }
+  return CLI_OK;
 }
