@@ -569,6 +569,203 @@ int strata_wal_verify(const char *dir, strata_wal_damage_fn fn, void *arg,
                       uint64_t *records);
 /* ==== end of write-ahead log ============================================ */
 
+/* ==== the LSM-tree engine (SPEC §1 `lsm`; docs/formats/lsm.md) ==========
+ * A LevelDB 1.23-compatible database directory: CURRENT, MANIFEST-NNNNNN,
+ * NNNNNN.log (the WAL format), NNNNNN.ldb tables (.sst read too), LOCK and
+ * LOG. LevelDB opens a database strata wrote and strata opens LevelDB's.
+ * Every function may be called from many threads on one handle at once,
+ * except that strata_db_close must be the last call on the handle. Keys and
+ * values are any bytes (keys ordered bytewise, "leveldb.BytewiseComparator").
+ */
+
+typedef struct strata_db strata_db;
+typedef struct strata_snapshot strata_snapshot;
+typedef struct strata_iterator strata_iterator;
+
+typedef enum strata_compaction_style {
+  STRATA_COMPACTION_LEVELED = 0,     /* LevelDB's (default) */
+  STRATA_COMPACTION_SIZE_TIERED = 1  /* fewer rewrites; LevelDB still opens
+                                        the result */
+} strata_compaction_style;
+
+typedef struct strata_options {
+  int create_if_missing;         /* 1: create the database (default 0) */
+  int error_if_exists;           /* 1: fail if it exists (default 0) */
+  int paranoid_checks;           /* 1: any damage met fails the operation,
+                                    also at open (default 0) */
+  size_t write_buffer_size;      /* memtable bytes before a flush (4 MiB) */
+  int max_open_files;            /* table files kept open (1000) */
+  size_t block_size;             /* table data-block bytes (4096) */
+  int block_restart_interval;    /* keys between restart points (16) */
+  size_t max_file_size;          /* table file size target (2 MiB) */
+  size_t block_cache_size;       /* bytes of the block cache (8 MiB); 0: none */
+  int bloom_bits_per_key;        /* bloom filter bits per key (10); 0: none */
+  strata_compression compression; /* SNAPPY (default) or NONE; ZSTD makes
+                                     tables LevelDB 1.23 cannot read */
+  strata_compaction_style compaction_style; /* default LEVELED */
+  strata_recovery recovery;      /* replaying WALs at open (point-in-time) */
+  int write_info_log;            /* 1: keep DIR/LOG (default 1) */
+  strata_damage_fn on_damage;    /* every region dropped at open or met by
+                                    a read or compaction (may be NULL) */
+  void *damage_arg;              /* its argument */
+} strata_options;
+
+/* Fills in the defaults above. */
+void strata_options_init(strata_options *o);
+
+typedef struct strata_read_options {
+  int verify_checksums;            /* 1: verify every block read (default 1) */
+  int fill_cache;                  /* 1: blocks read go to the cache (1) */
+  const strata_snapshot *snapshot; /* read as of this snapshot; NULL: now */
+} strata_read_options;
+
+typedef struct strata_write_options {
+  int sync; /* 1: the WAL is fdatasync'ed before the write returns (0) */
+} strata_write_options;
+
+/* Defaults; a NULL options pointer anywhere below means these. */
+void strata_read_options_init(strata_read_options *o);
+void strata_write_options_init(strata_write_options *o);
+
+/* Opens the database in directory `dir` (o NULL: defaults, which do not
+ * create it). STRATA_BUSY with a "locked" message if another handle, in this
+ * or another process, holds it; STRATA_CORRUPTION if the MANIFEST is damaged
+ * (the message points to `strata repair`) or the recovery policy refused a
+ * damaged WAL. Drops made at open are reported to o->on_damage. Close with
+ * strata_db_close. */
+int strata_db_open(const char *dir, const strata_options *o, strata_db **out);
+
+/* Waits for background work, closes every file, frees the handle (accepts
+ * NULL). Snapshots and iterators must be released/destroyed first. */
+int strata_db_close(strata_db *db);
+
+/* Removes the database in `dir` (its files, then the directory if empty).
+ * STRATA_BUSY if it is open. */
+int strata_db_destroy(const char *dir);
+
+int strata_db_put(strata_db *db, const strata_write_options *wo,
+                  const void *key, size_t klen, const void *value,
+                  size_t vlen);
+/* Deletes key (STRATA_OK whether or not it existed). */
+int strata_db_delete(strata_db *db, const strata_write_options *wo,
+                     const void *key, size_t klen);
+/* Applies every operation of the batch atomically, in order (the batch's
+ * sequence field is ignored and left unchanged). Concurrent writers are
+ * committed in groups: one WAL write (and one sync) for many. */
+int strata_db_write(strata_db *db, const strata_write_options *wo,
+                    const strata_batch *batch);
+
+/* The value of key: STRATA_OK with *value (malloc'd, caller frees with
+ * free(); never NULL, even when empty) and *vlen; STRATA_NOT_FOUND;
+ * STRATA_CORRUPTION naming the file and offset when the block that holds the
+ * key is damaged (an older version is never returned instead). */
+int strata_db_get(strata_db *db, const strata_read_options *ro,
+                  const void *key, size_t klen, void **value, size_t *vlen);
+
+/* A consistent read view at the current sequence number. Owned by the
+ * database: release it with strata_db_release_snapshot before closing. */
+const strata_snapshot *strata_db_get_snapshot(strata_db *db);
+void strata_db_release_snapshot(strata_db *db, const strata_snapshot *s);
+/* The sequence number a snapshot reads at. */
+uint64_t strata_snapshot_sequence(const strata_snapshot *s);
+
+/* An iterator over the live keys as of ro->snapshot (or of now), merging
+ * memtables and tables; deleted and overwritten versions are hidden. Not
+ * valid until positioned. Destroy with strata_iter_destroy before closing
+ * the database. One iterator is not for concurrent use by many threads. */
+int strata_db_iter_create(strata_db *db, const strata_read_options *ro,
+                          strata_iterator **out);
+void strata_iter_destroy(strata_iterator *it);
+void strata_iter_seek_first(strata_iterator *it);
+void strata_iter_seek_last(strata_iterator *it);
+/* The first key >= key. */
+void strata_iter_seek(strata_iterator *it, const void *key, size_t klen);
+void strata_iter_next(strata_iterator *it); /* valid iterators only */
+void strata_iter_prev(strata_iterator *it); /* valid iterators only */
+int strata_iter_valid(const strata_iterator *it);
+/* Current key/value: valid until the iterator moves or is destroyed. */
+const void *strata_iter_key(const strata_iterator *it, size_t *klen);
+const void *strata_iter_value(const strata_iterator *it, size_t *vlen);
+/* STRATA_OK, or why the iterator stopped (STRATA_CORRUPTION: a damaged
+ * block; the message names the file and offset). */
+int strata_iter_status(const strata_iterator *it);
+
+/* Compacts every key in [begin, end] (NULL: unbounded) down the levels,
+ * waiting until done. Also flushes the memtable. */
+int strata_db_compact_range(strata_db *db, const void *begin, size_t blen,
+                            const void *end, size_t elen);
+
+/* Writes the memtable to a table now and waits (LevelDB's internal
+ * TEST_CompactMemTable). */
+int strata_db_flush(strata_db *db);
+
+/* A property as text (malloc'd, caller frees with free()), or NULL for an
+ * unknown name: "strata.stats" (per-level files/size, compactions, stalls),
+ * "strata.num-files-at-levelN" (N = 0..6), "strata.sstables" (each level's
+ * files with their key ranges), "strata.approximate-memory-usage" (bytes).
+ * The "leveldb." spellings of the same names are accepted too. */
+char *strata_db_get_property(strata_db *db, const char *name);
+
+/* Approximate bytes of table files holding keys in [start, limit)
+ * (memtables not counted), as LevelDB's GetApproximateSizes. */
+int strata_db_approximate_size(strata_db *db, const void *start, size_t slen,
+                               const void *limit, size_t llen, uint64_t *size);
+
+typedef struct strata_db_stats {
+  uint64_t files[7];          /* table files per level */
+  uint64_t level_bytes[7];    /* bytes per level */
+  uint64_t sequence;          /* last sequence number given out */
+  uint64_t memtable_bytes;    /* approximate memory of the memtables */
+  uint64_t flushes;           /* memtables written to tables */
+  uint64_t compactions;       /* compactions done (trivial moves included) */
+  uint64_t bytes_flushed;     /* table bytes written by flushes */
+  uint64_t bytes_compacted;   /* table bytes written by compactions */
+  uint64_t bytes_read_compaction; /* table bytes read by compactions */
+  uint64_t wal_bytes;         /* bytes appended to WALs by this handle */
+  uint64_t user_bytes;        /* key + value bytes of the writes */
+  uint64_t stall_micros;      /* writers' time spent slowed or stopped */
+  uint64_t slowdowns;         /* writes delayed 1 ms (level 0 at 8 files) */
+  uint64_t stops;             /* writes that waited (level 0 at 12 files or
+                                 both memtables full) */
+  uint64_t wal_syncs;         /* fdatasyncs of the WAL */
+  uint64_t group_commits;     /* WAL writes (each holding >= 1 batch) */
+  uint64_t damage_regions;    /* damaged regions met (open, reads, compaction) */
+  uint64_t dropped_bytes;     /* bytes dropped by WAL recovery at open */
+} strata_db_stats;
+
+int strata_db_get_stats(strata_db *db, strata_db_stats *out);
+
+/* Checks the database in `dir` without changing it (no lock taken): CURRENT,
+ * every MANIFEST record, that every live table exists and every block of it
+ * passes its checksum, every live WAL. Each damaged region goes to fn (may be
+ * NULL). STRATA_OK if clean, STRATA_CORRUPTION if damage was found, another
+ * code if it could not be checked. */
+int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg);
+
+/* One field of a MANIFEST record (a LevelDB VersionEdit). Tags: 1 comparator
+ * name (key), 2 log number, 3 next file number, 4 last sequence, 5 compact
+ * pointer (level, key), 6 deleted file (level, number), 7 new file (level,
+ * number, size, key = smallest, key2 = largest internal key), 9 previous log
+ * number. The struct and its keys are valid during the callback only. */
+typedef struct strata_edit_field {
+  int tag;           /* 1..7 or 9 */
+  int level;         /* tags 5, 6, 7 */
+  uint64_t number;   /* tags 2, 3, 4 (the sequence), 6, 7, 9 */
+  uint64_t size;     /* tag 7: file bytes */
+  const void *key;   /* tag 1: name; 5: key; 7: smallest */
+  size_t key_len;    /* its length */
+  const void *key2;  /* tag 7: largest */
+  size_t key2_len;   /* its length */
+} strata_edit_field;
+typedef int (*strata_edit_fn)(void *arg, const strata_edit_field *f);
+
+/* Decodes one MANIFEST record, calling fn per field in order (a non-zero
+ * return stops and is returned). STRATA_CORRUPTION for an unknown tag or a
+ * field that overruns the record (fields before it were delivered). */
+int strata_manifest_edit_decode(const void *rec, size_t size, strata_edit_fn fn,
+                                void *arg);
+/* ==== end of the LSM-tree engine ========================================= */
+
 #ifdef __cplusplus
 }
 #endif
