@@ -34,6 +34,12 @@
 #include "util/coding.h"
 #include "util/status.h"
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
 enum { MAX_HEIGHT = 12, BRANCH_BITS = 2 /* a level up with p = 1/4 */ };
 
 typedef struct mem_node mem_node;
@@ -101,6 +107,8 @@ static mem_node *find_ge(mem_table *m, const skey *k, mem_node **prev) {
   int level = atomic_load_explicit(&m->height, memory_order_relaxed) - 1;
   for (;;) {
     mem_node *nx = load_next(x, level);
+    /* While nx is fetched, fetch the node compared next if nx is >= k. */
+    if (level > 0) PREFETCH(load_next(x, level - 1));
     /* nx == bigger: already known to be >= k from the level above. */
     if (nx != NULL && nx != bigger && node_cmp(nx, k) < 0) {
       x = nx;
