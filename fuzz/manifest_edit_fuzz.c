@@ -55,9 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     goto out;
   }
   /* every field delivered (deleted files may collapse: they are a set) */
-  size_t total = (size_t)(e.has_comparator + e.has_log_number +
-                          e.has_prev_log + e.has_next_file +
-                          e.has_last_sequence) +
+  size_t total = (size_t)(e.has_comparator + e.has_log_number + e.has_prev_log +
+                          e.has_next_file + e.has_last_sequence) +
                  e.npointers + e.nfiles + e.ndeleted;
   if (s.fields < total || (e.ndeleted == 0 && s.fields != total)) abort();
   if (ve_encode(&e, &enc) != STRATA_OK) goto out;
