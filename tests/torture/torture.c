@@ -294,7 +294,10 @@ int main(int argc, char **argv) {
     for (int k = 0; k < KIND_COUNT; k++)
       for (int c = 0; c < ds.kinds[k].nconf; c++) {
         cstats s = sum_conf(&ds.kinds[k].conf[c]);
-        if (s.silent || s.crashes || s.hangs) bad = 1;
+        /* LevelDB's own figures are measured, not required */
+        if (strncmp(ds.kinds[k].conf[c].name, "leveldb", 7) != 0 &&
+            (s.silent || s.crashes || s.hangs))
+          bad = 1;
       }
   }
   if (strstr(campaigns, "crash")) {
