@@ -496,7 +496,8 @@ int fault_campaign(const torture_opts *to, int engine, int mode,
   }
   uint64_t total = sr.ops;
   st->max_ops = total;
-  uint64_t step = to->power_step ? (uint64_t)to->power_step : total / 40 + 1;
+  uint64_t pts = to->power_points ? (uint64_t)to->power_points : 40;
+  uint64_t step = to->power_step ? (uint64_t)to->power_step : total / pts + 1;
   for (uint64_t n = 1 + (to->seed % step); n <= total; n += step) {
     fa.n = n;
     int out = t_run_child(fault_child, &fa, to->timeout, &sr, sizeof sr, &got);

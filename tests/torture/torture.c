@@ -3,7 +3,8 @@
  * and prints (and with --report writes) their figures.
  *
  *   torture [--campaign damage,crash,power,ioerr] [--seed N] [--trials N]
- *           [--seconds S] [--kills N] [--power-step N] [--timeout S]
+ *           [--seconds S] [--kills N] [--power-step N] [--power-points N]
+ *           [--timeout S]
  *           [--tmp DIR] [--kind NAME] [--report FILE.md --chart FILE.png]
  *           [--command TEXT] [--keep] [--verbose]
  *
@@ -26,6 +27,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: torture [--campaign damage,crash,power,ioerr] [--seed N]\n"
           "  [--trials N] [--seconds S] [--kills N] [--power-step N]\n"
+          "  [--power-points N]\n"
           "  [--timeout S] [--tmp DIR] [--kind NAME] [--report FILE.md]\n"
           "  [--chart FILE.png] [--command TEXT] [--keep] [--verbose]\n");
   exit(2);
@@ -258,6 +260,8 @@ int main(int argc, char **argv) {
       to.kills = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--power-step"))
       to.power_step = atoi(v) > 0 ? atoi(v) : 0;
+    else if (!strcmp(a, "--power-points"))
+      to.power_points = atoi(v);
     else if (!strcmp(a, "--timeout"))
       to.timeout = atoi(v);
     else if (!strcmp(a, "--tmp"))

@@ -89,6 +89,7 @@ typedef struct torture_opts {
   int verbose;       /* print every failure */
   int keep;          /* keep the scratch files */
   int power_step;    /* power/ioerr: every Nth operation (1: all) */
+  int power_points;  /* with power_step 0: about this many, evenly spread */
 } torture_opts;
 
 int damage_campaign(const torture_opts *to, dstats *st);
