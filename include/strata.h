@@ -503,7 +503,10 @@ void strata_wal_options_init(strata_wal_options *o);
 int strata_wal_open(const char *dir, const strata_wal_options *o,
                     strata_wal **out);
 
-/* Syncs, closes and frees; accepts NULL. No call may be running on it. */
+/* Syncs, closes and frees; accepts NULL. No call may be running on it.
+ * STRATA_IO_ERROR (the handle is freed all the same) if an earlier append
+ * or sync failed: appends since the last successful sync may not be
+ * durable. */
 int strata_wal_close(strata_wal *w);
 
 /* Appends `b` as one record (atomic). Its sequence field is set to the first

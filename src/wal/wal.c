@@ -674,13 +674,27 @@ int wal_open_env(env *e, const char *dir, const strata_wal_options *o,
   }
   sc.floor = w->meta.truncated;
   if (rc == STRATA_OK) rc = recover(w, &sc);
+  uint64_t next = 1;
   if (rc == STRATA_OK) {
-    uint64_t next = 1;
     if (sc.have_expected && sc.expected > next) next = sc.expected;
     if (sc.max_end > next) next = sc.max_end;
     if (w->meta.truncated + 1 > next) next = w->meta.truncated + 1;
     if (w->meta.checkpoint + 1 > next) next = w->meta.checkpoint + 1;
     w->next_seq = next;
+    /* The recovered last segment may hold batches that were never synced
+     * (the previous writer died, or its fdatasync failed): make them durable
+     * before anything is appended after them, so that a power loss cannot
+     * leave a sequence hole in front of a later synced batch. */
+    if (w->nseg) {
+      char *path = wal_seg_path(w, w->segs[w->nseg - 1].number);
+      env_file *f = NULL;
+      rc = path ? env_open_append(e, path, 0, &f) : wal_oom();
+      if (rc == STRATA_OK) rc = env_datasync(f);
+      env_close(f);
+      free(path);
+    }
+  }
+  if (rc == STRATA_OK) {
     int fresh =
         w->nseg == 0 || w->segs[w->nseg - 1].size >= w->opt.segment_size;
     if (fresh) {
@@ -753,6 +767,11 @@ int strata_wal_close(strata_wal *w) {
   }
   int rc = STRATA_OK;
   if (w->lw && !w->failed) rc = log_writer_sync(w->lw);
+  /* after a failed append or sync, what was appended since the last good
+   * sync may not be durable: close must not report success */
+  if (w->failed)
+    rc = st_error(STRATA_IO_ERROR, "wal close: an earlier write failed: %s",
+                  w->fail_msg);
   int crc = log_writer_close(w->lw);
   w->lw = NULL;
   if (rc == STRATA_OK) rc = crc;
