@@ -361,19 +361,23 @@ typedef struct script_res {
   int32_t event_rc;    /* power loss status */
 } script_res;
 
-/* Runs the scripted workload through e; records what was acknowledged. */
+/* Runs the scripted workload through e; records what was acknowledged. A
+ * successful sync (a sync write, strata_bitcask_sync, strata_wal_sync or
+ * the WAL's close) makes durable every batch acknowledged before it through
+ * the same handle; batches of an earlier handle whose own sync failed are
+ * not covered (the engine reported that failure). */
 static void script(env *e, int engine, const char *dir, script_res *sr,
                    int all_acked) {
-  long acked[SLOTS];
-  long synced_upto = -1; /* every id <= this was made durable */
-  for (int s = 0; s < SLOTS; s++) acked[s] = sr->need[s] = -1;
-  long acked_hist[1024];
-  int nh = 0;
+  static unsigned char acked[1024], durable[1024];
+  memset(acked, 0, sizeof acked);
+  memset(durable, 0, sizeof durable);
+  for (int s = 0; s < SLOTS; s++) sr->need[s] = -1;
   sr->max_id = -1;
   strata_batch *b = strata_batch_create();
   uint32_t id = 0;
   for (int phase = 0; phase < 2; phase++) {
     int rc;
+    uint32_t phase_start = id;
     strata_db *db = NULL;
     strata_bitcask *bc = NULL;
     strata_wal *w = NULL;
@@ -423,32 +427,32 @@ static void script(env *e, int engine, const char *dir, script_res *sr,
         sr->errors++;
         continue;
       }
-      acked[id % SLOTS] = id;
-      if (nh < 1024) acked_hist[nh++] = id;
-      if (sync) synced_upto = id;
+      acked[id] = 1;
+      if (sync)
+        for (uint32_t x = phase_start; x <= id; x++) durable[x] |= acked[x];
     }
+    int synced_all = 0;
     if (engine == ENG_LSM) {
       rc = strata_db_close(db);
     } else if (engine == ENG_BITCASK) {
       /* close does not sync under SYNC_NONE: sync first */
       rc = strata_bitcask_sync(bc);
-      if (!rc) synced_upto = (long)id - 1;
+      synced_all = rc == STRATA_OK;
       if (rc) sr->errors++;
       rc = strata_bitcask_close(bc);
     } else {
       rc = strata_wal_close(w); /* syncs (its contract) */
-      if (!rc) synced_upto = (long)id - 1;
+      synced_all = rc == STRATA_OK;
     }
     if (rc) sr->errors++;
+    if (synced_all)
+      for (uint32_t x = phase_start; x < id; x++) durable[x] |= acked[x];
   }
   strata_batch_destroy(b);
-  /* required per slot: the last acknowledged batch <= synced_upto (all
-   * acknowledged ones when the process did not crash) */
-  for (int h = 0; h < nh; h++) {
-    long x = acked_hist[h];
-    if (all_acked || x <= synced_upto) sr->need[x % SLOTS] = x;
-  }
-  (void)acked;
+  /* required per slot: its last durable batch (every acknowledged one when
+   * the process did not crash) */
+  for (uint32_t x = 0; x < id; x++)
+    if (all_acked ? acked[x] : durable[x]) sr->need[x % SLOTS] = (long)x;
   sr->ops = env_fault_ops(e);
 }
 
