@@ -99,4 +99,5 @@ torture:
 	./build/torture --seed $(TORTURE_SEED) --trials $(TORTURE_TRIALS) \
 	  --seconds $(TORTURE_SECONDS) --kills $(TORTURE_KILLS) --power-step $(TORTURE_POWER_STEP) \
 	  --report docs/RELIABILITY.md --chart docs/reliability.png \
+	  --notes tests/torture/findings.md \
 	  --command "make torture TORTURE_SECONDS=$(TORTURE_SECONDS) TORTURE_TRIALS=$(TORTURE_TRIALS) TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_SEED=$(TORTURE_SEED) TORTURE_POWER_STEP=$(TORTURE_POWER_STEP)"

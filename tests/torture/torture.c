@@ -6,7 +6,10 @@
  *           [--seconds S] [--kills N] [--power-step N] [--power-points N]
  *           [--timeout S]
  *           [--tmp DIR] [--kind NAME] [--report FILE.md --chart FILE.png]
- *           [--command TEXT] [--keep] [--verbose]
+ *           [--notes FILE.md] [--command TEXT] [--keep] [--verbose]
+ *
+ * --notes appends a hand-written file (tests/torture/findings.md: the bugs
+ * the campaigns found) to the report.
  *
  * Exit status 1 if any campaign found a silent corruption, a crash or hang,
  * a lost acknowledged write, a half-applied batch or damage beyond a torn
@@ -29,7 +32,8 @@ static void usage(void) {
           "  [--trials N] [--seconds S] [--kills N] [--power-step N]\n"
           "  [--power-points N]\n"
           "  [--timeout S] [--tmp DIR] [--kind NAME] [--report FILE.md]\n"
-          "  [--chart FILE.png] [--command TEXT] [--keep] [--verbose]\n");
+          "  [--chart FILE.png] [--notes FILE.md] [--command TEXT] [--keep]\n"
+          "  [--verbose]\n");
   exit(2);
 }
 
@@ -230,7 +234,7 @@ int main(int argc, char **argv) {
   to.only_kind = -1;
   to.power_step = 1;
   const char *campaigns = "damage,crash,power,ioerr";
-  const char *report = NULL, *chart = NULL, *command = NULL;
+  const char *report = NULL, *chart = NULL, *command = NULL, *notes = NULL;
   static char tmpbuf[4096];
   snprintf(tmpbuf, sizeof tmpbuf, "%s/strata-torture-%d",
            getenv("STRATA_TMP") ? getenv("STRATA_TMP") : "/tmp", (int)getpid());
@@ -270,6 +274,8 @@ int main(int argc, char **argv) {
       report = v;
     else if (!strcmp(a, "--chart"))
       chart = v;
+    else if (!strcmp(a, "--notes"))
+      notes = v;
     else if (!strcmp(a, "--command"))
       command = v;
     else if (!strcmp(a, "--kind")) {
@@ -401,6 +407,16 @@ int main(int argc, char **argv) {
                      m ? "and after" : "once", eng_names[e], is[e][m].max_ops);
             crash_line(f, what, &is[e][m]);
           }
+    }
+    if (o == 1 && notes) { /* hand-written findings, kept across runs */
+      FILE *n = fopen(notes, "r");
+      char buf[4096];
+      size_t got;
+      if (n) {
+        fprintf(f, "\n");
+        while ((got = fread(buf, 1, sizeof buf, n)) > 0) fwrite(buf, 1, got, f);
+        fclose(n);
+      }
     }
     if (o == 1) fclose(f);
   }
