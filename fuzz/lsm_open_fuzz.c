@@ -69,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   strata_db_close(db);
   db = NULL;
   int manifest = (data[0] >> 3) & 1;
-  if (find(dir, manifest ? "MANIFEST-" : NULL, manifest ? NULL : ".log",
-           target, sizeof target) == 0) {
+  if (find(dir, manifest ? "MANIFEST-" : NULL, manifest ? NULL : ".log", target,
+           sizeof target) == 0) {
     FILE *f = fopen(target, "wb");
     REQUIRE(f);
     if (size > 1) REQUIRE(fwrite(data + 1, 1, size - 1, f) == size - 1);

@@ -80,10 +80,10 @@ static long value_id(const void *v, size_t n) {
 
 /* What the checker is told and tells. */
 typedef struct check_arg {
-  int engine;          /* ENG_* */
-  const char *dir;     /* database */
-  const long *need;    /* per slot: the smallest id allowed (-1: none) */
-  long max_id;         /* the largest id attempted */
+  int engine;       /* ENG_* */
+  const char *dir;  /* database */
+  const long *need; /* per slot: the smallest id allowed (-1: none) */
+  long max_id;      /* the largest id attempted */
 } check_arg;
 
 typedef struct check_res {
@@ -132,7 +132,8 @@ static void check_child(void *arg, int fd) {
   memset(&r, 0, sizeof r);
   r.next = -1;
   long a[SLOTS], b[SLOTS];
-  for (int s = 0; s < SLOTS; s++) a[s] = b[s] = -1;
+  for (int s = 0; s < SLOTS; s++)
+    a[s] = b[s] = -1;
   if (c->engine == ENG_LSM) {
     strata_db_verify(c->dir, vdamage, &r);
     strata_options o;
@@ -150,7 +151,9 @@ static void check_child(void *arg, int fd) {
         for (int w = 0; w < 2; w++) {
           snprintf(k, sizeof k, "%c%04u", w ? 'b' : 'a', s);
           int rc = strata_db_get(db, NULL, k, 5, &v, &vl);
-          long id = rc == STRATA_OK ? value_id(v, vl) : rc == STRATA_NOT_FOUND ? -1 : -2;
+          long id = rc == STRATA_OK          ? value_id(v, vl)
+                    : rc == STRATA_NOT_FOUND ? -1
+                                             : -2;
           if (rc == STRATA_OK && id < 0) id = -2;
           if (rc == STRATA_OK) free(v);
           (w ? b : a)[s] = id;
@@ -174,7 +177,9 @@ static void check_child(void *arg, int fd) {
         for (int w = 0; w < 2; w++) {
           snprintf(k, sizeof k, "%c%04u", w ? 'b' : 'a', s);
           int rc = strata_bitcask_get(db, k, 5, &v, &vl);
-          long id = rc == STRATA_OK ? value_id(v, vl) : rc == STRATA_NOT_FOUND ? -1 : -2;
+          long id = rc == STRATA_OK          ? value_id(v, vl)
+                    : rc == STRATA_NOT_FOUND ? -1
+                                             : -2;
           if (rc == STRATA_OK && id < 0) id = -2;
           if (rc == STRATA_OK) free(v);
           (w ? b : a)[s] = id;
@@ -192,7 +197,8 @@ static void check_child(void *arg, int fd) {
     r.open_rc = strata_wal_open(c->dir, &o, &w);
     if (!r.open_rc) {
       static wal_view view;
-      for (int s = 0; s < SLOTS; s++) view.a[s] = view.b[s] = -1;
+      for (int s = 0; s < SLOTS; s++)
+        view.a[s] = view.b[s] = -1;
       if (strata_wal_replay(w, 0, wal_view_fn, &view)) r.bad++;
       memcpy(a, view.a, sizeof a);
       memcpy(b, view.b, sizeof b);
@@ -202,7 +208,8 @@ static void check_child(void *arg, int fd) {
   if (r.open_rc == STRATA_NOT_FOUND) { /* never created: fine if nothing
                                          was acknowledged */
     int any = 0;
-    for (int s = 0; s < SLOTS; s++) any |= c->need[s] >= 0;
+    for (int s = 0; s < SLOTS; s++)
+      any |= c->need[s] >= 0;
     if (!any) r.open_rc = 0;
   }
   if (!r.open_rc) {
@@ -230,8 +237,8 @@ static void check_child(void *arg, int fd) {
   t_write_all(fd, &r, sizeof r);
 }
 
-static int run_check(int engine, const char *dir, const long *need,
-                     long max_id, int timeout, check_res *r, crash_stats *st) {
+static int run_check(int engine, const char *dir, const long *need, long max_id,
+                     int timeout, check_res *r, crash_stats *st) {
   check_arg c = {engine, dir, need, max_id};
   size_t got;
   int out = t_run_child(check_child, &c, timeout, r, sizeof *r, &got);
@@ -302,7 +309,8 @@ int crash_campaign(const torture_opts *to, int engine, crash_stats *st) {
   snprintf(dir, sizeof dir, "%s/crash-%d", to->tmp, engine);
   t_remove_tree(dir);
   long need[SLOTS];
-  for (int s = 0; s < SLOTS; s++) need[s] = -1;
+  for (int s = 0; s < SLOTS; s++)
+    need[s] = -1;
   uint32_t next = 0;
   trng r;
   trng_seed(&r, to->seed * 31 + (uint64_t)engine);
@@ -344,8 +352,8 @@ int crash_campaign(const torture_opts *to, int engine, crash_stats *st) {
     if ((long)next <= last + 1) next = (uint32_t)(last + 2);
   }
   if (!to->keep) t_remove_tree(dir);
-  printf("kill -9 %s: %" PRIu64 " kills, %" PRIu64 " lost acknowledged, %" PRIu64
-         " half batches, %" PRIu64 " crashes\n",
+  printf("kill -9 %s: %" PRIu64 " kills, %" PRIu64
+         " lost acknowledged, %" PRIu64 " half batches, %" PRIu64 " crashes\n",
          engine ? "bitcask" : "lsm", st->runs, st->lost_acked, st->half_batch,
          st->crashes);
   return 0;
@@ -354,11 +362,11 @@ int crash_campaign(const torture_opts *to, int engine, crash_stats *st) {
 /* ---- env_fault ----------------------------------------------------------- */
 
 typedef struct script_res {
-  long need[SLOTS];    /* per slot: smallest id required after the event */
-  long max_id;         /* largest id attempted */
-  uint64_t ops;        /* env operations performed */
-  uint32_t errors;     /* calls that returned an error */
-  int32_t event_rc;    /* power loss status */
+  long need[SLOTS]; /* per slot: smallest id required after the event */
+  long max_id;      /* largest id attempted */
+  uint64_t ops;     /* env operations performed */
+  uint32_t errors;  /* calls that returned an error */
+  int32_t event_rc; /* power loss status */
 } script_res;
 
 /* Runs the scripted workload through e; records what was acknowledged. A
@@ -371,7 +379,8 @@ static void script(env *e, int engine, const char *dir, script_res *sr,
   static unsigned char acked[1024], durable[1024];
   memset(acked, 0, sizeof acked);
   memset(durable, 0, sizeof durable);
-  for (int s = 0; s < SLOTS; s++) sr->need[s] = -1;
+  for (int s = 0; s < SLOTS; s++)
+    sr->need[s] = -1;
   sr->max_id = -1;
   strata_batch *b = strata_batch_create();
   uint32_t id = 0;
@@ -429,7 +438,8 @@ static void script(env *e, int engine, const char *dir, script_res *sr,
       }
       acked[id] = 1;
       if (sync)
-        for (uint32_t x = phase_start; x <= id; x++) durable[x] |= acked[x];
+        for (uint32_t x = phase_start; x <= id; x++)
+          durable[x] |= acked[x];
     }
     int synced_all = 0;
     if (engine == ENG_LSM) {
@@ -446,7 +456,8 @@ static void script(env *e, int engine, const char *dir, script_res *sr,
     }
     if (rc) sr->errors++;
     if (synced_all)
-      for (uint32_t x = phase_start; x < id; x++) durable[x] |= acked[x];
+      for (uint32_t x = phase_start; x < id; x++)
+        durable[x] |= acked[x];
   }
   strata_batch_destroy(b);
   /* required per slot: its last durable batch (every acknowledged one when
@@ -519,8 +530,8 @@ int fault_campaign(const torture_opts *to, int engine, int mode,
       continue;
     }
     check_res cr;
-    size_t lost0 = st->lost_acked, half0 = st->half_batch, ob0 = st->open_failed,
-           vb0 = st->verify_bad, bad0 = st->bad_values;
+    size_t lost0 = st->lost_acked, half0 = st->half_batch,
+           ob0 = st->open_failed, vb0 = st->verify_bad, bad0 = st->bad_values;
     run_check(engine, dir, sr.need, sr.max_id, to->timeout, &cr, st);
     if (st->lost_acked != lost0 || st->half_batch != half0 ||
         st->open_failed != ob0 || st->verify_bad != vb0 ||

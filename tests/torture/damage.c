@@ -56,22 +56,22 @@ typedef struct dmodel {
 
 enum { ENG_STRATA = 0, ENG_LEVELDB = 1 };
 
-static const char *kind_names[KIND_COUNT] = {"wal-segment", "lsm-log",
-                                             "manifest",    "table",
+static const char *kind_names[KIND_COUNT] = {"wal-segment",  "lsm-log",
+                                             "manifest",     "table",
                                              "bitcask-data", "bitcask-hint"};
 const char *fault_names[FAULT_COUNT] = {
-    "bit-flip",    "byte-run",      "zero-512",    "zero-4k",
-    "trunc-record", "trunc-header", "trunc-block", "trunc-any",
-    "torn-append", "misdirected",   "nested-record"};
+    "bit-flip",     "byte-run",     "zero-512",     "zero-4k",
+    "trunc-record", "trunc-header", "trunc-block",  "trunc-any",
+    "torn-append",  "misdirected",  "nested-record"};
 
 const char *kind_name(int k) { return kind_names[k]; }
 
 /* Configurations per kind: strata policies, then LevelDB's. */
 typedef struct dconf {
-  const char *name;   /* column label */
-  int engine;         /* ENG_* */
-  int policy;         /* strata_recovery */
-  int paranoid;       /* LSM paranoid_checks (LevelDB: + verify_checksums) */
+  const char *name; /* column label */
+  int engine;       /* ENG_* */
+  int policy;       /* strata_recovery */
+  int paranoid;     /* LSM paranoid_checks (LevelDB: + verify_checksums) */
 } dconf;
 
 static int kind_confs(int kind, dconf *c) {
@@ -181,7 +181,8 @@ static void model_build(dmodel *m, int kind, uint64_t seed, size_t nops,
 }
 
 static void model_free(dmodel *m) {
-  for (size_t i = 0; i < m->nops; i++) free(m->ops[i].val);
+  for (size_t i = 0; i < m->nops; i++)
+    free(m->ops[i].val);
   free(m->ops);
   free(m->last);
 }
@@ -250,9 +251,9 @@ static void gen_child(void *arg, int fd) {
     rc = strata_db_open(g->dir, &o, &db);
     for (size_t i = 0; !rc && i < m->nops; i++) {
       key_of(m->ops[i].key, key);
-      rc = m->ops[i].del ? strata_db_delete(db, NULL, key, 7)
-                         : strata_db_put(db, NULL, key, 7, m->ops[i].val,
-                                         m->ops[i].vlen);
+      rc = m->ops[i].del
+               ? strata_db_delete(db, NULL, key, 7)
+               : strata_db_put(db, NULL, key, 7, m->ops[i].val, m->ops[i].vlen);
       if (!rc && g->kind == KIND_MANIFEST && i % 100 == 99)
         rc = strata_db_flush(db);
     }
@@ -274,8 +275,8 @@ static void gen_child(void *arg, int fd) {
       if (m->ops[i].del)
         leveldb_delete(db, wo, key, 7, &err);
       else
-        leveldb_put(db, wo, key, 7, (const char *)m->ops[i].val,
-                    m->ops[i].vlen, &err);
+        leveldb_put(db, wo, key, 7, (const char *)m->ops[i].val, m->ops[i].vlen,
+                    &err);
       if (!err && g->kind == KIND_MANIFEST && i % 100 == 99)
         leveldb_compact_range(db, NULL, 0, NULL, 0);
     }
@@ -294,16 +295,11 @@ static void gen_child(void *arg, int fd) {
 static int target_file(int kind, const char *dir, char *out, size_t n) {
   switch (kind) {
   case KIND_WAL:
-  case KIND_LSM_LOG:
-    return t_find_file(dir, NULL, ".log", out, n);
-  case KIND_MANIFEST:
-    return t_find_file(dir, "MANIFEST-", NULL, out, n);
-  case KIND_TABLE:
-    return t_find_file(dir, NULL, ".ldb", out, n);
-  case KIND_BC_DATA:
-    return t_find_file(dir, NULL, ".data", out, n);
-  default:
-    return t_find_file(dir, NULL, ".hint", out, n);
+  case KIND_LSM_LOG: return t_find_file(dir, NULL, ".log", out, n);
+  case KIND_MANIFEST: return t_find_file(dir, "MANIFEST-", NULL, out, n);
+  case KIND_TABLE: return t_find_file(dir, NULL, ".ldb", out, n);
+  case KIND_BC_DATA: return t_find_file(dir, NULL, ".data", out, n);
+  default: return t_find_file(dir, NULL, ".hint", out, n);
   }
 }
 
@@ -348,7 +344,8 @@ static extent *locate(const dmodel *m, int kind, const unsigned char *buf,
     n++;
   }
   qsort(e, n, sizeof *e, ext_cmp);
-  for (size_t i = 0; i < n; i++) e[i].lo = i ? e[i - 1].hi : 0;
+  for (size_t i = 0; i < n; i++)
+    e[i].lo = i ? e[i - 1].hi : 0;
   *count = n;
   return e;
 }
@@ -356,7 +353,7 @@ static extent *locate(const dmodel *m, int kind, const unsigned char *buf,
 /* ---- faults -------------------------------------------------------------- */
 
 typedef struct fault {
-  int type;       /* FAULT_* */
+  int type;        /* FAULT_* */
   uint64_t lo, hi; /* damaged bytes [lo, hi) of the new file (truncation: of
                       the old one) */
 } fault;
@@ -369,16 +366,16 @@ static uint64_t pick_boundary(trng *r, const extent *e, size_t n, size_t len) {
 /* Applies a fault of `type` to buf (resized through *len, capacity cap).
  * Returns 0 if the bytes did not change. */
 static int apply_fault(trng *r, int type, int kind, unsigned char *buf,
-                       size_t *len, const extent *e, size_t ne,
-                       const dmodel *m, fault *f) {
+                       size_t *len, const extent *e, size_t ne, const dmodel *m,
+                       fault *f) {
   size_t n = *len;
   if (n < 16) return 0;
   unsigned char *orig = malloc(n);
   memcpy(orig, buf, n);
-  size_t block = (kind == KIND_WAL || kind == KIND_LSM_LOG ||
-                  kind == KIND_MANIFEST)
-                     ? 32768
-                     : 4096;
+  size_t block =
+      (kind == KIND_WAL || kind == KIND_LSM_LOG || kind == KIND_MANIFEST)
+          ? 32768
+          : 4096;
   f->type = type;
   switch (type) {
   case FAULT_BITFLIP: {
@@ -392,7 +389,8 @@ static int apply_fault(trng *r, int type, int kind, unsigned char *buf,
     size_t l = 2 + trng_below(r, 63);
     uint64_t o = trng_below(r, n);
     if (o + l > n) l = n - o;
-    for (size_t i = 0; i < l; i++) buf[o + i] = (unsigned char)trng_next(r);
+    for (size_t i = 0; i < l; i++)
+      buf[o + i] = (unsigned char)trng_next(r);
     f->lo = o;
     f->hi = o + l;
     break;
@@ -480,14 +478,14 @@ static int apply_fault(trng *r, int type, int kind, unsigned char *buf,
 /* ---- reading back (in a child) ------------------------------------------- */
 
 typedef struct dres {
-  int32_t open_rc;        /* status of open */
-  uint32_t lost;          /* last versions not read back */
-  uint32_t stale;         /* of which an older version was served */
-  uint32_t corrupt;       /* values never written to that key */
-  uint32_t ghost;         /* keys never written */
-  uint32_t errors;        /* gets/scans that reported an error */
-  uint32_t damage_calls;  /* on_damage reports at open and reads */
-  int32_t verify_rc;      /* -1: no verify for this engine */
+  int32_t open_rc;         /* status of open */
+  uint32_t lost;           /* last versions not read back */
+  uint32_t stale;          /* of which an older version was served */
+  uint32_t corrupt;        /* values never written to that key */
+  uint32_t ghost;          /* keys never written */
+  uint32_t errors;         /* gets/scans that reported an error */
+  uint32_t damage_calls;   /* on_damage reports at open and reads */
+  int32_t verify_rc;       /* -1: no verify for this engine */
   uint32_t verify_regions; /* regions verify reported */
 } dres;
 
@@ -538,8 +536,7 @@ static long key_num(const dmodel *m, const void *k, size_t l) {
   if (l != 7) return -1;
   memcpy(b, k, 7);
   b[7] = 0;
-  if (b[0] != 'k' || sscanf(b + 1, "%06u", &n) != 1 || n >= m->nkeys)
-    return -1;
+  if (b[0] != 'k' || sscanf(b + 1, "%06u", &n) != 1 || n >= m->nkeys) return -1;
   return (long)n;
 }
 
@@ -567,10 +564,10 @@ static void judge(const dmodel *m, uint32_t k, int got, const void *v,
 }
 
 typedef struct scan_ctx {
-  const dmodel *m; /* the model */
-  dres *r;         /* results */
+  const dmodel *m;      /* the model */
+  dres *r;              /* results */
   unsigned char **vals; /* WAL replay: per key, its value (NULL: absent) */
-  size_t *vlens;   /* their lengths */
+  size_t *vlens;        /* their lengths */
 } scan_ctx;
 
 static void scan_one(scan_ctx *s, const void *k, size_t kl, const void *v,
@@ -622,7 +619,8 @@ static void read_strata(const read_arg *a, dres *r) {
     strata_wal *w;
     r->open_rc = strata_wal_open(a->work, &o, &w);
     if (r->open_rc) {
-      for (uint32_t k = 0; k < m->nkeys; k++) judge(m, k, 0, NULL, 0, r);
+      for (uint32_t k = 0; k < m->nkeys; k++)
+        judge(m, k, 0, NULL, 0, r);
       return;
     }
     sc.vals = calloc(m->nkeys, sizeof *sc.vals);
@@ -649,7 +647,8 @@ static void read_strata(const read_arg *a, dres *r) {
     strata_bitcask *db;
     r->open_rc = strata_bitcask_open(a->work, &o, &db);
     if (r->open_rc) {
-      for (uint32_t k = 0; k < m->nkeys; k++) judge(m, k, 0, NULL, 0, r);
+      for (uint32_t k = 0; k < m->nkeys; k++)
+        judge(m, k, 0, NULL, 0, r);
       return;
     }
     for (uint32_t k = 0; k < m->nkeys; k++) {
@@ -657,8 +656,11 @@ static void read_strata(const read_arg *a, dres *r) {
       void *v = NULL;
       size_t vl = 0;
       int rc = strata_bitcask_get(db, key, 7, &v, &vl);
-      judge(m, k, rc == STRATA_OK ? 1 : rc == STRATA_NOT_FOUND ? 0 : -1, v, vl,
-            r);
+      judge(m, k,
+            rc == STRATA_OK          ? 1
+            : rc == STRATA_NOT_FOUND ? 0
+                                     : -1,
+            v, vl, r);
       free(v);
     }
     if (strata_bitcask_fold(db, bc_fold_fn, &sc)) r->errors++;
@@ -676,7 +678,8 @@ static void read_strata(const read_arg *a, dres *r) {
   strata_db *db;
   r->open_rc = strata_db_open(a->work, &o, &db);
   if (r->open_rc) {
-    for (uint32_t k = 0; k < m->nkeys; k++) judge(m, k, 0, NULL, 0, r);
+    for (uint32_t k = 0; k < m->nkeys; k++)
+      judge(m, k, 0, NULL, 0, r);
     return;
   }
   for (uint32_t k = 0; k < m->nkeys; k++) {
@@ -684,8 +687,11 @@ static void read_strata(const read_arg *a, dres *r) {
     void *v = NULL;
     size_t vl = 0;
     int rc = strata_db_get(db, NULL, key, 7, &v, &vl);
-    judge(m, k, rc == STRATA_OK ? 1 : rc == STRATA_NOT_FOUND ? 0 : -1, v, vl,
-          r);
+    judge(m, k,
+          rc == STRATA_OK          ? 1
+          : rc == STRATA_NOT_FOUND ? 0
+                                   : -1,
+          v, vl, r);
     free(v);
   }
   strata_iterator *it;
@@ -719,7 +725,8 @@ static void read_leveldb(const read_arg *a, dres *r) {
   if (err || !db) {
     r->open_rc = STRATA_CORRUPTION;
     leveldb_free(err);
-    for (uint32_t k = 0; k < m->nkeys; k++) judge(m, k, 0, NULL, 0, r);
+    for (uint32_t k = 0; k < m->nkeys; k++)
+      judge(m, k, 0, NULL, 0, r);
   } else {
     char key[16];
     for (uint32_t k = 0; k < m->nkeys; k++) {
@@ -805,10 +812,10 @@ int damage_campaign(const torture_opts *to, dstats *st) {
     unsigned char *pbuf[2] = {NULL, NULL};
     size_t plen[2] = {0, 0}, pne[2] = {0, 0};
     extent *pe[2] = {NULL, NULL};
-    int engines = (kind == KIND_LSM_LOG || kind == KIND_MANIFEST ||
-                   kind == KIND_TABLE)
-                      ? 2
-                      : 1;
+    int engines =
+        (kind == KIND_LSM_LOG || kind == KIND_MANIFEST || kind == KIND_TABLE)
+            ? 2
+            : 1;
     for (int en = 0; en < engines; en++) {
       snprintf(pdir[en], sizeof pdir[en], "%s/pristine-%d", tmp, en);
       if (gen_pristine(&m, kind, en, pdir[en]) ||
@@ -866,8 +873,8 @@ int damage_campaign(const torture_opts *to, dstats *st) {
           read_arg ra = {&m, kind, confs[c], ddir, work};
           dres res;
           size_t got;
-          int out = t_run_child(read_child, &ra, to->timeout, &res, sizeof res,
-                                &got);
+          int out =
+              t_run_child(read_child, &ra, to->timeout, &res, sizeof res, &got);
           cs->trials++;
           st->total_trials++;
           if (out != CHILD_OK || got != sizeof res) {
@@ -875,8 +882,7 @@ int damage_campaign(const torture_opts *to, dstats *st) {
               cs->hangs++;
             else
               cs->crashes++;
-            fprintf(stderr,
-                    "torture: %s/%s/%s seed %" PRIu64 " trial %u: %s\n",
+            fprintf(stderr, "torture: %s/%s/%s seed %" PRIu64 " trial %u: %s\n",
                     kind_names[kind], confs[c].name, fault_names[type],
                     to->seed, t, out == CHILD_HANG ? "hang" : "crash");
             continue;

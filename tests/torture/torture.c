@@ -101,9 +101,9 @@ static void damage_report(FILE *f, const dstats *st) {
       pct(ver, sizeof ver, s.verify_detected, s.verify_run);
       pct(sl, sizeof sl, s.silent_loss_trials, s.trials);
       fprintf(f,
-              "| %s | %s | %" PRIu64 " | %" PRIu64 " | %" PRIu64
-              " | %" PRIu64 " | %" PRIu64 " / %" PRIu64
-              " | %s | %s | %" PRIu64 " | %s | %s | %s |\n",
+              "| %s | %s | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %" PRIu64
+              " | %" PRIu64 " / %" PRIu64 " | %s | %s | %" PRIu64
+              " | %s | %s | %s |\n",
               kind_name(k), ks->conf[c].name, s.trials, s.crashes + s.hangs,
               s.silent, s.open_failed, s.lost_ov, s.overlap, a, nov, s.stale,
               det, ver, sl);
@@ -119,9 +119,11 @@ static void damage_fault_report(FILE *f, const dstats *st) {
     fprintf(f, "\n**%s** — records lost per fault (loss amplification)\n\n",
             kind_name(k));
     fprintf(f, "| fault |");
-    for (int c = 0; c < ks->nconf; c++) fprintf(f, " %s |", ks->conf[c].name);
+    for (int c = 0; c < ks->nconf; c++)
+      fprintf(f, " %s |", ks->conf[c].name);
     fprintf(f, "\n|---|");
-    for (int c = 0; c < ks->nconf; c++) fprintf(f, "---:|");
+    for (int c = 0; c < ks->nconf; c++)
+      fprintf(f, "---:|");
     fprintf(f, "\n");
     for (int t = 0; t < FAULT_COUNT; t++) {
       int any = 0;
@@ -414,7 +416,8 @@ int main(int argc, char **argv) {
       size_t got;
       if (n) {
         fprintf(f, "\n");
-        while ((got = fread(buf, 1, sizeof buf, n)) > 0) fwrite(buf, 1, got, f);
+        while ((got = fread(buf, 1, sizeof buf, n)) > 0)
+          fwrite(buf, 1, got, f);
         fclose(n);
       }
     }

@@ -68,8 +68,10 @@ static int run(uint64_t k) {
 
 TEST(recovered_unsynced_batches_are_synced_before_new_appends) {
   for (uint64_t k = 1; k <= 8; k++)
-    CHECK_MSG(run(k), "crash at op %llu of the 4th append: the synced batch "
-              "appended after the restart was lost", (unsigned long long)k);
+    CHECK_MSG(run(k),
+              "crash at op %llu of the 4th append: the synced batch "
+              "appended after the restart was lost",
+              (unsigned long long)k);
 }
 
 /* After a failed fdatasync, close must not report success (its contract is
