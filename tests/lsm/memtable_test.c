@@ -68,6 +68,9 @@ TEST(empty_table) {
   CHECK_STR(get(m, "", IKEY_MAX_SEQUENCE), "<absent>");
   CHECK_U64(mem_entries(m), 0);
   CHECK(mem_usage(m) > 0);
+  mem_ref(m); /* two references: one unref leaves it usable */
+  mem_unref(m);
+  CHECK_STR(get(m, "a", 100), "<absent>");
   sst_iter *it = mem_iter(m);
   sst_iter_seek_first(it);
   CHECK(!sst_iter_valid(it));
@@ -443,7 +446,7 @@ static void *reader(void *arg) {
                    value_ok(v, vn, seq));
     }
     free(v);
-    if (round % 4000 == 0) reader_scan(s, &rng);
+    if (round % 8000 == 0) reader_scan(s, &rng);
     if (c == CN) break;
   }
   reader_scan(s, &rng);
