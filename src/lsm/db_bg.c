@@ -470,7 +470,7 @@ void db_delete_obsolete(strata_db *db) {
     pthread_mutex_unlock(&vs->apply_mu);
     return;
   }
-  qsort(live.v, live.n, sizeof *live.v, cmp_u64);
+  if (live.n) qsort(live.v, live.n, sizeof *live.v, cmp_u64); /* v may be NULL */
   for (size_t i = 0; i < count; i++) {
     lsm_file_type t;
     uint64_t num;
@@ -485,7 +485,8 @@ void db_delete_obsolete(strata_db *db) {
       break;
     case LSM_FILE_TABLE:
     case LSM_FILE_TEMP:
-      keep = bsearch(&num, live.v, live.n, sizeof *live.v, cmp_u64) != NULL;
+      keep = live.n &&
+             bsearch(&num, live.v, live.n, sizeof *live.v, cmp_u64) != NULL;
       break;
     default:
       break;
