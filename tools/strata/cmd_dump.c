@@ -220,8 +220,9 @@ static int dump_current(const cli_options *o, const char *path) {
  * name. */
 static int dump_rank(const char *path) {
   const char *b = cli_basename(path);
-  return strcmp(b, "CURRENT") == 0 ? 0 : strncmp(b, "MANIFEST-", 9) == 0 ? 1
-                                                                         : 2;
+  return strcmp(b, "CURRENT") == 0         ? 0
+         : strncmp(b, "MANIFEST-", 9) == 0 ? 1
+                                           : 2;
 }
 
 static int by_rank(const void *a, const void *b) {

@@ -154,7 +154,6 @@ static int bc_stats_cli(void *db, const cli_options *o, const char *dir) {
   return STRATA_OK;
 }
 
-
 /* ---- lsm ---------------------------------------------------------------- */
 
 /* An open LSM database and what the commands need with it. */
@@ -362,8 +361,7 @@ static int lsm_stats_cli(void *p, const cli_options *o, const char *dir) {
 
 static const kv_engine engines[] = {
     {"lsm", lsm_open_cli, lsm_close_cli, lsm_put_cli, lsm_get_cli, lsm_del_cli,
-     lsm_write_cli, lsm_scan_cli, lsm_compact_cli, lsm_stats_cli,
-     lsm_sync_cli},
+     lsm_write_cli, lsm_scan_cli, lsm_compact_cli, lsm_stats_cli, lsm_sync_cli},
     {"bitcask", bc_open_cli, bc_close_cli, bc_put_cli, bc_get_cli, bc_del_cli,
      bc_write_cli, bc_scan_cli, bc_compact_cli, bc_stats_cli, bc_sync_cli},
 };
@@ -451,8 +449,7 @@ static int do_load(const kv_engine *e, void *db, const cli_options *o) {
                    sizeof err)) {
       cli_error("load: %s line %" PRIu64 ": %s", name, lineno, err);
       rc = CLI_USAGE;
-    } else if (strata_batch_put(b, k.data, k.len, v.data, v.len) !=
-               STRATA_OK) {
+    } else if (strata_batch_put(b, k.data, k.len, v.data, v.len) != STRATA_OK) {
       cli_out_of_memory();
     }
     cli_buf_free(&k);
@@ -538,11 +535,11 @@ static int run_cmd(const kv_engine *e, void *db, const cli_options *o) {
 
 int cli_cmd_kv(const cli_options *o) {
   const char *cmd = o->argv[0];
-  int want = strcmp(cmd, "put") == 0 ? 4
+  int want = strcmp(cmd, "put") == 0                              ? 4
              : strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0 ? 3
-             : 2;
-  int ok = strcmp(cmd, "load") == 0 ? o->argc == 2 || o->argc == 3
-                                    : o->argc == want;
+                                                                  : 2;
+  int ok =
+      strcmp(cmd, "load") == 0 ? o->argc == 2 || o->argc == 3 : o->argc == want;
   if (!ok) {
     cli_error("%s: wrong number of arguments (see strata --help)", cmd);
     return CLI_USAGE;
@@ -574,8 +571,8 @@ int cli_cmd_kv(const cli_options *o) {
   return out;
 }
 
-static void list_lost(void *arg, const void *key, size_t klen,
-                      const char *file, uint64_t offset, uint64_t ts) {
+static void list_lost(void *arg, const void *key, size_t klen, const char *file,
+                      uint64_t offset, uint64_t ts) {
   const cli_options *o = arg;
   printf("%s: damage at offset %" PRIu64 " lost the newest record of key ",
          file, offset);
@@ -606,8 +603,8 @@ typedef struct lost_json {
   const cli_options *o; /* for --hex */
 } lost_json;
 
-static void json_lost(void *arg, const void *key, size_t klen,
-                      const char *file, uint64_t offset, uint64_t ts) {
+static void json_lost(void *arg, const void *key, size_t klen, const char *file,
+                      uint64_t offset, uint64_t ts) {
   lost_json *lj = arg;
   json_object_begin(lj->w);
   json_key(lj->w, "key");
