@@ -21,7 +21,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"put", cli_cmd_kv, 0, "put DB KEY VALUE", "store VALUE under KEY"},
-    {"get", cli_cmd_kv, 0, "get DB KEY", "print KEY's value; exit 1 if absent"},
+    {"get", cli_cmd_kv, 0, "get DB KEY",
+     "print KEY's value; exit 1 if absent"},
     {"del", cli_cmd_kv, 0, "del DB KEY", "delete KEY"},
     {"load", cli_cmd_kv, 0, "load DB [FILE|-]",
      "lines KEY<TAB>VALUE; one atomic batch per 1000 lines"},
