@@ -311,7 +311,8 @@ static uint64_t wal_bytes(const char *dir) {
 
 /* The database of (a) and (b): every key written, compacted down, a third
  * overwritten, a fifth deleted, a range compacted, then a few more writes
- * that stay in the memtable and the WAL. */
+ * that go to level 0 and above, then a few more that stay in the memtable
+ * and the WAL. */
 static void write_leveled(kv *h, ref *r) {
   for (int i = 0; i < NK; i++)
     kv_put(h, r, i);
@@ -321,6 +322,8 @@ static void write_leveled(kv *h, ref *r) {
   for (int i = 1; i < NK; i += 5)
     kv_del(h, r, i);
   kv_compact(h, NK / 4, NK / 2);
+  for (int i = 0; i < NK; i += 2) /* ~400 KB: flushes above the compacted */
+    kv_put(h, r, i);
   for (int j = 0; j < 40; j++)
     kv_batch(h, r, 8);
   for (int i = 2; i < NK; i += 97)
