@@ -202,6 +202,11 @@ has "verify json not ok" "$OUT" '^\{"ok":false'
 has "verify json file" "$OUT" "\"file\":\"[^\"]*$NAME\""
 expect 3 "scan meets the damaged block" scan "$DB"
 has "scan error names the table" "$ERR" "$NAME"
+expect 0 "scan under skip goes past the damaged block" --recovery skip scan "$DB"
+skipped=$(echo "$OUT" | wc -l)
+[ "$skipped" -lt "$((count + 1))" ] && [ "$skipped" -gt "$((count / 2))" ] && pass ||
+  fail "skip scan kept $skipped of $((count + 1)) keys"
+has "skip scan warns" "$ERR" "warning: .*skipped [0-9]+ damaged bytes in 1 place .*$NAME"
 expect 1 "verify one table file" verify "$T"
 
 echo "$passed passed, $failed failed"

@@ -163,6 +163,8 @@ typedef struct lsm_cli {
   pthread_mutex_t mu;      /* guards drops: damage may come from the
                               engine's background thread */
   cli_drops drops;         /* regions dropped at open or met later */
+  size_t drops_at_open;    /* of which reported at open */
+  char *dir;               /* the database, for messages; malloc'd */
 } lsm_cli;
 
 static void lsm_on_damage(void *arg, const strata_damage *d) {
@@ -198,14 +200,31 @@ static int lsm_open_cli(const char *dir, const cli_options *o, int create,
               "(strata verify %s lists them)",
               dir, l->drops.bytes, l->drops.n,
               l->drops.n == 1 ? "place" : "places", dir);
+  l->drops_at_open = l->drops.n;
   pthread_mutex_unlock(&l->mu);
+  if (!(l->dir = strdup(dir))) cli_out_of_memory();
   *out = l;
   return STRATA_OK;
 }
 
+/* Closes; damage met after open (a scan under --recovery skip going past a
+ * damaged block) gets one warning line. */
 static int lsm_close_cli(void *p) {
   lsm_cli *l = p;
   int rc = strata_db_close(l->db);
+  if (l->drops.n > l->drops_at_open) {
+    uint64_t bytes = 0;
+    size_t n = l->drops.n - l->drops_at_open;
+    for (size_t i = l->drops_at_open; i < l->drops.n; i++)
+      bytes += l->drops.v[i].bytes;
+    fflush(stdout);
+    cli_error("warning: %s: skipped %" PRIu64 " damaged bytes in %zu %s "
+              "(first: %s offset %" PRIu64 "; strata verify %s lists them)",
+              l->dir, bytes, n, n == 1 ? "place" : "places",
+              l->drops.v[l->drops_at_open].file,
+              l->drops.v[l->drops_at_open].offset, l->dir);
+  }
+  free(l->dir);
   cli_drops_free(&l->drops);
   pthread_mutex_destroy(&l->mu);
   free(l);
