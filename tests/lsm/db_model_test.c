@@ -244,7 +244,7 @@ static void do_put(thread_state *t, int n) {
   size_t kl = key_of(t->id, n, k), vl = value_of(t->id, n, ver, v);
   strata_write_options wo;
   strata_write_options_init(&wo);
-  wo.sync = rnd(t) % 200 == 0;
+  wo.sync = rnd(t) % 500 == 0;
   int rc = strata_db_put(g_db, &wo, k, kl, v, vl);
   if (rc != STRATA_OK) fail_status("put", rc);
   t->ver[n] = ver;
