@@ -170,7 +170,8 @@ expect 0 "dump CURRENT alone" dump "$DB/CURRENT"
 
 # ---- verify ------------------------------------------------------------------
 expect 0 "verify clean" verify "$DB"
-has "verify summary" "$OUT" "lsm database, [0-9]+ files, 0 damaged regions, 0 bytes lost$"
+has "verify summary" "$OUT" "^$DB: [0-9]+ files, [0-9]+ records intact, 0 damaged regions, 0 bytes lost$"
+has "verify checks the tables" "$OUT" "\.(ldb|sst): [1-9][0-9]* records intact, 0 damaged regions"
 expect 0 "verify clean json" --json verify "$DB"
 has "verify json ok" "$OUT" '^\{"ok":true'
 
@@ -196,7 +197,7 @@ printf "\\x$(printf %02x $((B ^ 0x5a)))" | dd of="$T" bs=1 seek="$OFF" conv=notr
 NAME=$(basename "$T")
 expect 1 "verify damaged" verify "$DB"
 has "verify names the table" "$OUT" "$NAME: damage at offset [0-9]+"
-has "verify summary damaged" "$OUT" "lsm database, [0-9]+ files, [1-9][0-9]* damaged regions?"
+has "verify summary damaged" "$OUT" "^$DB: [0-9]+ files, [0-9]+ records intact, 1 damaged region, [1-9][0-9]* bytes lost$"
 expect 1 "verify damaged json" --json verify "$DB"
 has "verify json not ok" "$OUT" '^\{"ok":false'
 has "verify json file" "$OUT" "\"file\":\"[^\"]*$NAME\""
@@ -208,6 +209,17 @@ skipped=$(echo "$OUT" | wc -l)
   fail "skip scan kept $skipped of $((count + 1)) keys"
 has "skip scan warns" "$ERR" "warning: .*skipped [0-9]+ damaged bytes in 1 place .*$NAME"
 expect 1 "verify one table file" verify "$T"
+
+# ---- a live table missing: only the database-level check can tell ----------
+D3=$WORK/db3
+cp -r "$DB" "$D3"
+T3=$(ls "$D3"/*.ldb "$D3"/*.sst 2>/dev/null | grep -v "$NAME" | head -1)
+rm "$T3"
+N3=$(basename "$T3" | sed 's/\..*//')
+expect 1 "verify missing table" verify "$D3"
+has "missing table named" "$OUT" "$N3\.(ldb|sst): damage at offset 0, [0-9]+ bytes: missing"
+expect 1 "verify missing table json" --json verify "$D3"
+has "json missing" "$OUT" '"kind":"missing"'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

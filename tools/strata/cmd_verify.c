@@ -22,8 +22,9 @@
  * Table files (*.ldb, *.sst) are checked block by block (cmd_table.c):
  * "records" counts their intact entries, and each damaged block is a region
  * whose reason names the block kind and the keys it covered.
- * An LSM database directory is checked by strata_db_verify instead
- * (verify_lsm below), which knows which files are live.
+ * An LSM database directory is also checked by strata_db_verify, which
+ * knows which files are live: a missing table, a WAL sequence hole or a
+ * MANIFEST edit that does not apply is reported after the files' own damage.
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -155,7 +156,8 @@ static void print_text(const verify *v, const char *dir) {
     regions += f->drops;
     lost += f->lost;
   }
-  /* drops past the files' own: WAL-level damage (sequence holes) */
+  /* drops past the files' own: WAL-level damage (sequence holes), an LSM
+   * database's (missing tables) */
   for (size_t j = (size_t)regions; j < v->drops.n; j++) {
     const cli_drop *x = &v->drops.v[j];
     printf("%s: damage at offset %" PRIu64 ", %" PRIu64 " bytes: %s: ", x->file,
@@ -163,6 +165,7 @@ static void print_text(const verify *v, const char *dir) {
     cli_write_bytes(stdout, 0, 0, x->reason, strlen(x->reason));
     putchar('\n');
     regions++;
+    lost += x->bytes;
   }
   if (dir)
     printf("%s: %zu %s, %" PRIu64 " %s intact, %" PRIu64 " damaged %s, %" PRIu64
@@ -234,93 +237,41 @@ static void print_json(const verify *v, const char *dir, const cli_options *o) {
   json_finish(&w);
 }
 
-/* An LSM database directory: strata_db_verify checks it as the engine sees
- * it (CURRENT, every MANIFEST record, every live table block by block — a
- * missing one is damage —, every live WAL with its sequence numbers). Text:
- * the damage lines, then one line per file of the directory, then
- *   DIR: lsm database, N files, D damaged regions, B bytes lost
- * JSON: {"ok", "engine": "lsm", "files": [{"file", "bytes",
- * "damaged_regions", "bytes_lost", "checked"}], "damage": [...]}. */
-static int verify_lsm(const cli_options *o, const char *dir) {
-  cli_drops drops = {0};
-  int st = strata_db_verify(dir, cli_drops_collect, &drops);
-  if (st != STRATA_OK && st != STRATA_CORRUPTION) {
-    cli_drops_free(&drops);
-    return cli_fail(st, dir);
-  }
-  size_t n = 0;
-  char **names = list_dir(dir, &n);
-  if (!names) {
-    cli_drops_free(&drops);
-    cli_error("%s: cannot list directory", dir);
-    return CLI_FAILED;
-  }
-  json_writer w;
-  json_init(&w, stdout);
-  if (o->json) {
-    json_object_begin(&w);
-    json_key(&w, "ok");
-    json_bool(&w, drops.n == 0 && st == STRATA_OK);
-    json_key(&w, "engine");
-    json_str(&w, "lsm");
-    json_key(&w, "files");
-    json_array_begin(&w);
-  } else {
-    for (size_t i = 0; i < drops.n; i++) {
-      const cli_drop *x = &drops.v[i];
-      printf("%s: damage at offset %" PRIu64 ", %" PRIu64 " bytes: %s, %" PRIu64
-             " %s known lost: ",
-             x->file, x->offset, x->bytes, strata_damage_kind_name(x->kind),
-             x->records, plural(x->records, "record", "records"));
-      cli_write_bytes(stdout, 0, 0, x->reason, strlen(x->reason));
-      putchar('\n');
-    }
-  }
+/* 1 if `d`, found by strata_db_verify, is already among the file-by-file
+ * drops [0, n): a region of the same file overlapping it, or a drop the
+ * engine pinned on CURRENT (the MANIFEST it names is damaged) whose reason
+ * names a file already found damaged. */
+static int already_found(const cli_drops *drops, size_t n, const cli_drop *d) {
   for (size_t i = 0; i < n; i++) {
-    uint64_t regions = 0, lost = 0, size = 0;
-    for (size_t j = 0; j < drops.n; j++)
-      if (strcmp(cli_basename(drops.v[j].file), cli_basename(names[i])) == 0) {
-        regions++;
-        lost += drops.v[j].bytes;
-      }
-    struct stat sb;
-    if (stat(names[i], &sb) == 0) size = (uint64_t)sb.st_size;
-    if (o->json) {
-      json_object_begin(&w);
-      json_key(&w, "file");
-      json_str(&w, names[i]);
-      json_key(&w, "bytes");
-      json_uint(&w, size);
-      json_key(&w, "damaged_regions");
-      json_uint(&w, regions);
-      json_key(&w, "bytes_lost");
-      json_uint(&w, lost);
-      json_key(&w, "checked");
-      json_bool(&w, 1);
-      json_object_end(&w);
-    } else {
-      printf("%s: %" PRIu64 " damaged %s, %" PRIu64 " %s lost\n", names[i],
-             regions, plural(regions, "region", "regions"), lost,
-             plural(lost, "byte", "bytes"));
-    }
+    const cli_drop *x = &drops->v[i];
+    const char *xb = cli_basename(x->file);
+    if (strcmp(xb, cli_basename(d->file)) == 0 &&
+        d->offset < x->offset + x->bytes + 1 &&
+        x->offset < d->offset + d->bytes + 1)
+      return 1;
+    if (strstr(d->reason, xb)) return 1;
   }
-  if (o->json) {
-    json_array_end(&w);
-    json_damage(&w, &drops);
-    json_object_end(&w);
-    json_finish(&w);
-  } else {
-    printf("%s: lsm database, %zu %s, %zu damaged %s, %" PRIu64 " %s lost\n",
-           dir, n, plural(n, "file", "files"), drops.n,
-           plural(drops.n, "region", "regions"), drops.bytes,
-           plural(drops.bytes, "byte", "bytes"));
+  return 0;
+}
+
+/* An LSM database directory, after its files were checked one by one:
+ * strata_db_verify checks it as the engine sees it (CURRENT, the MANIFEST's
+ * edits, that every live table exists, every live WAL with its sequence
+ * numbers); what it finds beyond the per-file damage is appended. */
+static int verify_lsm_db(const char *dir, cli_drops *out) {
+  cli_drops db = {0};
+  int st = strata_db_verify(dir, cli_drops_collect, &db);
+  if (st == STRATA_CORRUPTION) st = STRATA_OK;
+  size_t n = out->n;
+  for (size_t i = 0; st == STRATA_OK && i < db.n; i++) {
+    if (already_found(out, n, &db.v[i])) continue;
+    strata_damage d = {db.v[i].file, db.v[i].offset, db.v[i].bytes,
+                       db.v[i].kind, db.v[i].reason, db.v[i].records,
+                       db.v[i].tail};
+    cli_drops_collect(out, &d);
   }
-  int rc = drops.n || st != STRATA_OK ? CLI_ABSENT : CLI_OK;
-  for (size_t i = 0; i < n; i++)
-    free(names[i]);
-  free(names);
-  cli_drops_free(&drops);
-  return rc;
+  cli_drops_free(&db);
+  return st;
 }
 
 int cli_cmd_verify(const cli_options *o) {
@@ -331,10 +282,6 @@ int cli_cmd_verify(const cli_options *o) {
   const char *path = o->argv[1];
   int is_dir = 0, rc = cli_check_path(path, &is_dir);
   if (rc != CLI_OK) return rc;
-  if (is_dir) {
-    const char *engine = cli_detect_engine(path);
-    if (engine && strcmp(engine, "lsm") == 0) return verify_lsm(o, path);
-  }
   verify v = {0};
   int st = STRATA_OK;
   const char *failed = NULL;
@@ -356,6 +303,9 @@ int cli_cmd_verify(const cli_options *o) {
     if (st == STRATA_OK && engine && strcmp(engine, "wal") == 0 &&
         access(lock, F_OK) == 0 &&
         (st = cli_wal_verify_sequences(path, &v.drops)) != STRATA_OK)
+      failed = path;
+    if (st == STRATA_OK && engine && strcmp(engine, "lsm") == 0 &&
+        (st = verify_lsm_db(path, &v.drops)) != STRATA_OK)
       failed = path;
     if (st != STRATA_OK) rc = cli_fail(st, failed);
     for (size_t i = 0; i < n; i++)
