@@ -326,11 +326,14 @@ TEST(crash_kill9_loop) {
  * makes every later operation fail (the machine is off). */
 typedef struct crash_env {
   env base;           /* ops = crash_ops, state = this */
-  env *fault;         /* the env_fault it forwards to */
+  env *fault;         /* the env it forwards to: env_fault, or the POSIX
+                         env under it */
   pthread_mutex_t mu; /* guards syncs */
   uint64_t syncs;     /* sync operations completed */
   uint64_t crash_at;  /* 0: never */
   int before;         /* 1: crash just before sync crash_at, 0: after */
+  int nosync;         /* 1: syncs succeed without reaching the disk (under
+                         env_fault, which keeps durability itself) */
   int crashed;        /* 1 once the power is off */
 } crash_env;
 
@@ -394,12 +397,14 @@ static int c_appendv(env_file *f, const struct iovec *v, int n) {
   return env_appendv(inner_of(f), v, n);
 }
 static int c_datasync(env_file *f) {
+  if (ce_of(f->owner)->nosync) return STRATA_OK;
   at_sync(ce_of(f->owner), -1);
   int rc = env_datasync(inner_of(f));
   at_sync(ce_of(f->owner), rc);
   return rc;
 }
 static int c_fsync(env_file *f) {
+  if (ce_of(f->owner)->nosync) return STRATA_OK;
   at_sync(ce_of(f->owner), -1);
   int rc = env_fsync(inner_of(f));
   at_sync(ce_of(f->owner), rc);
@@ -427,6 +432,7 @@ static int c_rename(env *e, const char *from, const char *to) {
   return env_rename(ce_of(e)->fault, from, to);
 }
 static int c_sync_dir(env *e, const char *dir) {
+  if (ce_of(e)->nosync) return STRATA_OK;
   at_sync(ce_of(e), -1);
   int rc = env_sync_dir(ce_of(e)->fault, dir);
   at_sync(ce_of(e), rc);
@@ -514,9 +520,18 @@ TEST(crash_power_loss_every_sync) {
   pthread_mutex_init(&ce.mu, NULL);
   ce.base.ops = &crash_ops;
   ce.base.state = &ce;
+  /* under env_fault, an env whose syncs are free: env_fault's own record of
+   * what was synced is what the power loss keeps, the disk is not needed */
+  crash_env fast;
+  memset(&fast, 0, sizeof fast);
+  pthread_mutex_init(&fast.mu, NULL);
+  fast.base.ops = &crash_ops;
+  fast.base.state = &fast;
+  fast.fault = env_posix();
+  fast.nosync = 1;
 
   /* the reference run: how many syncs the script makes */
-  ce.fault = env_fault_create(env_posix());
+  ce.fault = env_fault_create(&fast.base);
   uint64_t synced = 0;
   uint64_t writes = run_script(&ce.base, dir, &synced);
   uint64_t total_syncs = ce.syncs;
@@ -529,7 +544,7 @@ TEST(crash_power_loss_every_sync) {
   uint64_t runs = 0, failures = 0, lost_unsynced = 0;
   for (uint64_t run = 0; run < 2 * (total_syncs + 2) && failures < 3; run++) {
     uint64_t k = run / 2 + 1;
-    ce.fault = env_fault_create(env_posix());
+    ce.fault = env_fault_create(&fast.base);
     ce.syncs = 0;
     ce.crashed = 0;
     ce.crash_at = k;
@@ -593,5 +608,6 @@ TEST(crash_power_loss_every_sync) {
          total_syncs, runs, lost_unsynced, failures);
   CHECK_U64(failures, 0);
   pthread_mutex_destroy(&ce.mu);
+  pthread_mutex_destroy(&fast.mu);
   free(dir);
 }
