@@ -174,6 +174,11 @@ static void lsm_on_damage(void *arg, const strata_damage *d) {
   pthread_mutex_unlock(&l->mu);
 }
 
+static void ignore_lost(void *arg, const strata_lost_range *r) {
+  (void)arg;
+  (void)r;
+}
+
 static int lsm_open_cli(const char *dir, const cli_options *o, int create,
                         void **out) {
   lsm_cli *l = calloc(1, sizeof *l);
@@ -202,6 +207,12 @@ static int lsm_open_cli(const char *dir, const cli_options *o, int create,
               l->drops.n == 1 ? "place" : "places", dir);
   l->drops_at_open = l->drops.n;
   pthread_mutex_unlock(&l->mu);
+  size_t lost = strata_db_lost_ranges(l->db, ignore_lost, NULL);
+  if (lost)
+    cli_error("warning: %s: %zu key %s lost their newest versions to damage; "
+              "reads inside them fail until acknowledged (strata verify %s "
+              "lists them)",
+              dir, lost, lost == 1 ? "range" : "ranges", dir);
   if (!(l->dir = strdup(dir))) cli_out_of_memory();
   *out = l;
   return STRATA_OK;
