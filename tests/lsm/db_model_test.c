@@ -498,9 +498,11 @@ TEST(db_model_threads) {
   if (g_db && strata_db_get_stats(g_db, &st) == STRATA_OK)
     printf("model: stats: %" PRIu64 " flushes, %" PRIu64
            " compactions, L0..L3 files %" PRIu64 "/%" PRIu64 "/%" PRIu64
-           "/%" PRIu64 "\n",
+           "/%" PRIu64 ", %" PRIu64 " ms stalled (%" PRIu64
+           " slowdowns, %" PRIu64 " stops), %" PRIu64 " WAL syncs\n",
            st.flushes, st.compactions, st.files[0], st.files[1], st.files[2],
-           st.files[3]);
+           st.files[3], st.stall_micros / 1000, st.slowdowns, st.stops,
+           st.wal_syncs);
   strata_db_close(g_db);
   g_db = NULL;
   /* a last reopen from scratch */
