@@ -12,13 +12,21 @@
 #   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
 #   make bench-memtable  the LSM memtable alone: 1M random inserts and gets
 #   make format     clang-format every source file
+#   make torture    the fault campaigns of issue 8 (TORTURE_SECONDS bounds the
+#                   damage campaign, TORTURE_TRIALS faults per file kind,
+#                   TORTURE_KILLS kill -9 per engine); writes docs/RELIABILITY.md
 
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
+TORTURE_SECONDS ?= 600
+TORTURE_TRIALS ?= 2000
+TORTURE_KILLS ?= 500
+TORTURE_SEED ?= 1
+TORTURE_POWER_STEP ?= 1
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable test-tsan format clean
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable test-tsan format clean .PHONY: torture
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -89,3 +97,12 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz build-release
+
+torture:
+	@bash scripts/deps.sh test torture
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build build -j $(JOBS) --target torture
+	./build/torture --seed $(TORTURE_SEED) --trials $(TORTURE_TRIALS) \
+	  --seconds $(TORTURE_SECONDS) --kills $(TORTURE_KILLS) --power-step $(TORTURE_POWER_STEP) \
+	  --report docs/RELIABILITY.md --chart docs/reliability.png \
+	  --command "make torture TORTURE_SECONDS=$(TORTURE_SECONDS) TORTURE_TRIALS=$(TORTURE_TRIALS) TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_SEED=$(TORTURE_SEED) TORTURE_POWER_STEP=$(TORTURE_POWER_STEP)"

@@ -7,6 +7,7 @@
 #   test   + libleveldb-dev (compatibility tests), rocksdb-tools (sst_dump)
 #   fuzz   + clang and its libFuzzer runtime
 #   bench  + the engines the benchmarks compare against
+#   torture  gnuplot (the chart of docs/RELIABILITY.md, make torture)
 set -euo pipefail
 
 declare -A GROUP=(
@@ -14,6 +15,7 @@ declare -A GROUP=(
   [test]="gcc make cmake pkg-config libleveldb-dev libsnappy-dev libzstd-dev rocksdb-tools"
   [fuzz]="clang libclang-rt-14-dev"
   [bench]="libleveldb-dev libsnappy-dev"
+  [torture]="gnuplot-nox"
 )
 
 want=()

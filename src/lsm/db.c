@@ -261,6 +261,7 @@ static void db_free(strata_db *db) {
   if (db->wal) log_writer_close(db->wal);
   mem_unref(db->mem);
   mem_unref(db->imm);
+  lsm_file_unref(db->seek_file);
   lsm_vset_free(&db->vs);
   lsm_ledger_close(&db->ledger);
   sst_table_cache_destroy(db->tc);

@@ -78,6 +78,8 @@ struct strata_db {
   int closing;                /* tells background threads to stop */
   int compacting;             /* a compaction is running */
   int compact_kick;           /* the compaction thread should plan */
+  lsm_file *seek_file;        /* a file read in vain too often (referenced),
+                                 to compact when nothing is more urgent */
   int flush_running;          /* the flush thread is busy */
   pthread_t flush_thr;        /* flushes imm */
   pthread_t compact_thr;      /* automatic compactions */

@@ -62,7 +62,21 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   if (r < 0)
     rc = oom();
   else if (r == MEM_ABSENT)
-    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn);
+  {
+    lsm_file *due = NULL;
+    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn, &due);
+    if (due) { /* LevelDB's seek compaction */
+      pthread_mutex_lock(&db->mu);
+      if (!db->seek_file && db->o.compaction_style == STRATA_COMPACTION_LEVELED) {
+        db->seek_file = due;
+        due = NULL;
+        db->compact_kick = 1;
+        pthread_cond_broadcast(&db->work_cv);
+      }
+      pthread_mutex_unlock(&db->mu);
+      lsm_file_unref(due);
+    }
+  }
   view_put(&w);
   char why[512];
   if (!rc && !from_mem &&

@@ -44,8 +44,37 @@ typedef struct replay {
   uint64_t regions;    /* regions dropped */
 } replay;
 
+/* 1 if [off, off + n) of `path` is all zero bytes: the preallocated tail of
+ * a WAL written through a mapping (ENV_MMAP) that a crash left behind. */
+static int zero_tail(env *e, const char *path, uint64_t off, uint64_t n) {
+  env_file *f = NULL;
+  if (!path || env_open_read(e, path, &f)) return 0;
+  uint8_t buf[65536];
+  int zero = 1;
+  while (zero && n) {
+    size_t want = n < sizeof buf ? (size_t)n : sizeof buf, got = 0;
+    if (env_pread(f, off, buf, want, &got) || got != want) {
+      zero = 0;
+      break;
+    }
+    for (size_t i = 0; i < got && zero; i++)
+      zero = buf[i] == 0;
+    off += got;
+    n -= got;
+  }
+  env_close(f);
+  return zero;
+}
+
 static void on_log_damage(void *arg, const strata_damage *d) {
   replay *r = arg;
+  if (d->tail && d->kind == STRATA_DAMAGE_TORN_TAIL &&
+      zero_tail(r->db->e, d->file, d->offset, d->bytes)) {
+    lsm_info(&r->db->log, "%s: zero-filled tail of %" PRIu64 " bytes at %" PRIu64
+             " (preallocated, no records): end of the log",
+             d->file, d->bytes, d->offset);
+    return;
+  }
   if (!d->tail) r->mid_damage = 1;
   if (!d->tail) { /* a damaged tail is what a crash leaves: not listed */
     if (r->nlost == r->caplost) {
