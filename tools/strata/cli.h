@@ -180,8 +180,9 @@ int cli_is_table(const char *path);
 int cli_is_record_log(const char *path);
 /* point-in-time for *.log and MANIFEST-*, skip for everything else. */
 strata_recovery cli_default_policy(const char *path);
-/* The engine of an existing database directory (CURRENT → lsm, *.data →
- * bitcask, *.log → wal), or NULL if it is not one or does not exist. */
+/* The engine of an existing database directory (CURRENT, MANIFEST-* or a
+ * table → lsm, *.data → bitcask, *.log → wal), or NULL if it is not one or
+ * does not exist. */
 const char *cli_detect_engine(const char *dir);
 
 /* One dropped region, copied out of a strata_damage report. */

@@ -1,5 +1,6 @@
 /*
- * cmd_pending.c — the SPEC §3 commands whose engines are not written yet.
+ * cmd_pending.c — the SPEC §3 commands not written yet (repair, bench), and
+ * the key-value commands on an engine without a row in cmd_kv.c (wal).
  * Each is recognised (its options are parsed and checked) and fails with exit
  * 4 and "strata: COMMAND: not available yet (needs the ENGINE engine)".
  */

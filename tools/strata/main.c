@@ -31,9 +31,10 @@ static const command commands[] = {
      "KEY<TAB>VALUE lines in key order"},
     {"verify", cli_cmd_verify, 0, "verify PATH",
      "check every checksum of a file or directory; exit 1 on damage"},
-    {"dump", cli_cmd_dump, 0, "dump FILE",
+    {"dump", cli_cmd_dump, 0, "dump FILE|DIR",
      "print a record-log file record by record (a table *.ldb/*.sst: block "
-     "by block, entry by entry), then what was dropped"},
+     "by block, entry by entry), then what was dropped; a WAL or LSM "
+     "directory: each of its files"},
     {"repair", cli_cmd_pending, OPT(INTO) | OPT(IN_PLACE),
      "repair DB [--into DIR | --in-place]",
      "rebuild a database from whatever is intact"},
