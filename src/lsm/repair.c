@@ -591,8 +591,12 @@ static int dir_nonempty(env *e, const char *path) {
   return count > 0;
 }
 
+/* a + b, with a's trailing slashes dropped ("db/" + ".repaired" names a
+ * sibling of db, never a file inside it). */
 static char *concat(const char *a, const char *b) {
   size_t an = strlen(a), bn = strlen(b);
+  while (an > 1 && a[an - 1] == '/')
+    an--;
   char *s = malloc(an + bn + 1);
   if (!s) return NULL;
   memcpy(s, a, an);

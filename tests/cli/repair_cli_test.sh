@@ -81,6 +81,12 @@ run dump "$T"
 check "newest value kept" grep -q 'newer' "$WORK/out"
 check "older value of k0005 gone" bash -c "! grep -q 'v5-' '$WORK/out'"
 
+cp -r db dbs
+before=$(dir_sum dbs)
+expect_exit 0 "repair with a trailing slash" repair dbs/
+check "trailing slash: a sibling, not a file inside" [ -d dbs.repaired ] && [ ! -e dbs/.repaired ]
+check "trailing slash: original unchanged" [ "$(dir_sum dbs)" = "$before" ]
+
 expect_exit 4 "target not empty" repair db
 check "one error line" one_error_line
 check "names the target" grep -q 'db.repaired: exists and is not empty' "$WORK/err"

@@ -567,3 +567,35 @@ TEST(repair_refuses_nonempty_target_and_open_db) {
   CHECK_EQ(strata_db_repair(test_path("nothing"), NULL, NULL, NULL),
            STRATA_NOT_FOUND);
 }
+
+TEST(repair_table_footer_lost) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s", test_path("db"));
+  make_db(dir);
+  char tbl[800] = "";
+  long best = -1;
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l < 4 || strcmp(e->d_name + l - 4, ".ldb")) continue;
+    char p[800];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    if (file_size(p) > best) {
+      best = file_size(p);
+      snprintf(tbl, sizeof tbl, "%s", p);
+    }
+  }
+  closedir(d);
+  CHECK(best > 100);
+  CHECK_EQ(truncate(tbl, best - 30), 0); /* the footer and part of the index */
+  events ev;
+  strata_repair_report rep;
+  char into[512];
+  snprintf(into, sizeof into, "%s", test_path("fixed"));
+  if (repair(dir, into, 0, &ev, &rep)) return;
+  CHECK(damaged_file_contains(&ev, strrchr(tbl, '/') + 1));
+  CHECK_EQ(ev.doubtful, 0); /* every data block was intact */
+  CHECK_EQ(check_model(into, &ev), live_keys());
+  strata_repair_report_free(&rep);
+}
