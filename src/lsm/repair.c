@@ -561,7 +561,7 @@ static int read_sources(rep_ctx *c) {
   lsm_version_unref(v);
   lsm_vset_free(&vs);
   /* WALs in number order (their sequence numbers grow with them). */
-  qsort(logs, nlogs, sizeof *logs, cmp_name_num);
+  if (nlogs) qsort(logs, nlogs, sizeof *logs, cmp_name_num);
   wal_pass w = {c, NULL, 0, 0, 0};
   for (size_t i = 0; !rc && i < nlogs; i++) {
     char *p = lsm_file_path(c->dir, logs[i], "log");
