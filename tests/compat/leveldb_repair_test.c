@@ -5,8 +5,9 @@
  *
  * LevelDB writes NKEYS puts, overwrites every 7th, deletes every 11th,
  * compacts, then writes a few more (left in its WAL). Damage:
- *  - the MANIFEST: a byte flipped in its middle (LevelDB itself then
- *    refuses to open the database);
+ *  - the MANIFEST: a byte flipped in its middle, truncated to half, deleted;
+ *    CURRENT overwritten with junk (LevelDB itself then refuses to open the
+ *    database);
  *  - the index block of the largest table: a byte flipped.
  * strata_db_repair writes a new directory; the original is unchanged (every
  * file's bytes); the report names the damaged file; LevelDB opens the
@@ -17,6 +18,7 @@
 #include <leveldb/c.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "strata.h"
 #include "test.h"
@@ -199,7 +201,9 @@ static void leveldb_reads_model(const char *dir) {
   leveldb_options_destroy(o);
 }
 
-static void repair_case(int index) {
+/* index: 1 damages the largest table's index; 0 the MANIFEST, as `how`
+ * says: 0 a flipped byte, 1 truncated to half, 2 deleted, 3 CURRENT junk. */
+static void repair_case(int index, int how) {
   char dir[512], into[512], victim[800];
   snprintf(dir, sizeof dir, "%s", test_path("ldb"));
   snprintf(into, sizeof into, "%s", test_path("repaired"));
@@ -227,13 +231,24 @@ static void repair_case(int index) {
     flip(victim, (long)(vals[2] + vals[3] / 2));
   } else {
     CHECK(find_file(dir, "MANIFEST-", "", victim, sizeof victim));
-    flip(victim, file_size(victim) / 2);
+    if (how == 0) flip(victim, file_size(victim) / 2);
+    if (how == 1) CHECK_EQ(truncate(victim, file_size(victim) / 2), 0);
+    if (how == 2) CHECK_EQ(unlink(victim), 0);
+    if (how == 3) {
+      snprintf(victim, sizeof victim, "%s/CURRENT", dir);
+      FILE *f = fopen(victim, "wb");
+      CHECK(f != NULL);
+      if (f) {
+        fputs("MANIFEST-00000x\n", f);
+        fclose(f);
+      }
+    }
     /* LevelDB itself refuses it now */
     leveldb_options_t *o = leveldb_options_create();
     leveldb_options_set_paranoid_checks(o, 1);
     char *err = NULL;
     leveldb_t *db = leveldb_open(o, dir, &err);
-    CHECK(err != NULL);
+    if (how != 1) CHECK(err != NULL); /* a cut MANIFEST may read as torn */
     leveldb_free(err);
     if (db) leveldb_close(db);
     leveldb_options_destroy(o);
@@ -261,5 +276,8 @@ static void repair_case(int index) {
   strata_repair_report_free(&rep);
 }
 
-TEST(leveldb_opens_repair_of_damaged_manifest) { repair_case(0); }
-TEST(leveldb_opens_repair_of_damaged_table_index) { repair_case(1); }
+TEST(leveldb_opens_repair_of_damaged_manifest) { repair_case(0, 0); }
+TEST(leveldb_opens_repair_of_truncated_manifest) { repair_case(0, 1); }
+TEST(leveldb_opens_repair_of_deleted_manifest) { repair_case(0, 2); }
+TEST(leveldb_opens_repair_of_damaged_current) { repair_case(0, 3); }
+TEST(leveldb_opens_repair_of_damaged_table_index) { repair_case(1, 0); }
