@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bitcask/bitcask.h"
 #include "bitcask/bc_keydir.h"
@@ -69,6 +70,23 @@ static int nonempty(env *e, const char *path) {
   if (env_list_dir(e, path, &names, &n)) return 1;
   env_free_list(names, n);
   return n > 0;
+}
+
+/* Removes the files of a directory this repair created, then it. */
+static void remove_dir(env *e, const char *path) {
+  char **names = NULL;
+  size_t n = 0;
+  if (env_list_dir(e, path, &names, &n) == STRATA_OK) {
+    for (size_t i = 0; i < n; i++) {
+      char *p = concat(path, "/");
+      char *q = p ? concat(p, names[i]) : NULL;
+      if (q) env_remove(e, q);
+      free(p);
+      free(q);
+    }
+    env_free_list(names, n);
+  }
+  rmdir(path);
 }
 
 static int is_lost(const strata_bitcask *db, const uint8_t *k, size_t kn) {
@@ -170,6 +188,13 @@ int strata_bitcask_repair(const char *dir, const char *into,
                   backup);
   bc_rep r = {o, &rep};
   strata_bitcask *src = NULL, *dst = NULL;
+  /* A read-only open still takes DIR/LOCK, creating it if missing: such a
+   * LOCK is removed again, so the damaged directory keeps exactly its
+   * files. */
+  char *lockp = concat(dir, "/LOCK");
+  int had_lock = lockp && env_exists(e, lockp);
+  int made = !rc && !env_exists(e, target);
+  if (!rc && !lockp) rc = st_error(STRATA_NO_MEMORY, "out of memory");
   if (!rc) {
     strata_bitcask_options so;
     strata_bitcask_options_init(&so);
@@ -197,6 +222,9 @@ int strata_bitcask_repair(const char *dir, const char *into,
   int rc2 = strata_bitcask_close(dst);
   if (!rc) rc = rc2;
   strata_bitcask_close(src);
+  if (lockp && !had_lock && env_exists(e, lockp)) env_remove(e, lockp);
+  free(lockp);
+  if (rc && made) remove_dir(e, target); /* no partial result left behind */
   if (!rc) rc = env_sync_dir(e, target);
   if (!rc) rc = env_sync_dir(e, parent);
   if (!rc && o->in_place) {

@@ -140,6 +140,10 @@ expect_exit 0 "bitcask: intact key" get bc.repaired k0001
 expect_exit 0 "bitcask: newest value" get bc.repaired k0007
 check "bitcask: newest value is the newer one" [ "$OUT" = "newer" ]
 expect_exit 0 "bitcask: repaired verifies clean" verify bc.repaired
+cp -r bc bcnl && rm -f bcnl/LOCK
+before=$(dir_sum bcnl)
+expect_exit 0 "bitcask without LOCK" repair bcnl
+check "bitcask: no LOCK left in the original" [ "$(dir_sum bcnl)" = "$before" ] && [ ! -e bcnl/LOCK ]
 expect_exit 0 "bitcask json" repair bc --into bc2 --json
 check "bitcask json engine" grep -q '"engine":"bitcask"' "$WORK/out"
 check "bitcask json damage" grep -q '"costs_keys":true' "$WORK/out"
