@@ -196,6 +196,17 @@ static void leveldb_reads_model(const char *dir) {
   CHECK(err == NULL);
   CHECK_EQ(n, live);
   leveldb_iter_destroy(it);
+  /* a new write wins over every repaired version */
+  leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+  char k[32];
+  int kn = key_of(1, k);
+  leveldb_put(db, wo, k, (size_t)kn, "fresh", 5, &err);
+  CHECK(err == NULL);
+  size_t vn = 0;
+  char *v = leveldb_get(db, ro, k, (size_t)kn, &vn, &err);
+  CHECK(v && vn == 5 && memcmp(v, "fresh", 5) == 0);
+  leveldb_free(v);
+  leveldb_writeoptions_destroy(wo);
   leveldb_readoptions_destroy(ro);
   leveldb_close(db);
   leveldb_options_destroy(o);
