@@ -803,7 +803,8 @@ typedef struct strata_repair_event {
   const void *key;    /* DOUBTFUL: the user key left out */
   size_t key_len;     /* its length */
   uint64_t sequence;  /* DOUBTFUL: sequence of the version left out (LSM) */
-  const char *file;   /* DOUBTFUL: the file holding it; IGNORED: the file */
+  const char *file;   /* DOUBTFUL: the file holding it (NULL if not found);
+                         IGNORED: the file */
   const char *reason; /* DOUBTFUL, IGNORED: one sentence */
 } strata_repair_event;
 

@@ -317,6 +317,7 @@ static int read_wal(wal_pass *w, const char *path) {
       log_reader_open(c->e, path, STRATA_RECOVERY_SKIP, on_wal_damage, w, &r);
   if (rc) return rc;
   mem_table *mem = mem_create();
+  uint64_t lo = UINT64_MAX, hi = 0;
   if (!mem) {
     log_reader_close(r);
     return oom();
@@ -350,26 +351,34 @@ static int read_wal(wal_pass *w, const char *path) {
     if (rc) break;
     c->rep->entries_read += count;
     uint64_t last = seq + count - 1;
+    if (seq < lo) lo = seq;
+    if (last > hi) hi = last;
     if (last > w->last_seq) w->last_seq = last;
     if (last > c->max_seq) c->max_seq = last;
   }
   log_reader_close(r);
   if (rc == STRATA_END) rc = STRATA_OK;
-  if (!rc && c->nmems == c->capmems) {
-    size_t cap = c->capmems ? c->capmems * 2 : 4;
-    mem_table **v = realloc(c->mems, cap * sizeof *v);
+  if (!rc && c->nwals == c->capwals) {
+    size_t cap = c->capwals ? c->capwals * 2 : 4;
+    rep_wal *v = realloc(c->wals, cap * sizeof *v);
     if (!v)
       rc = oom();
     else {
-      c->mems = v;
-      c->capmems = cap;
+      c->wals = v;
+      c->capwals = cap;
     }
   }
+  char *copy = rc ? NULL : strdup(path);
+  if (!rc && !copy) rc = oom();
   if (rc) {
     mem_unref(mem);
     return rc;
   }
-  c->mems[c->nmems++] = mem;
+  rep_wal *x = &c->wals[c->nwals++];
+  x->mem = mem;
+  x->path = copy;
+  x->lo = lo;
+  x->hi = hi;
   c->rep->files_read++;
   return STRATA_OK;
 }
@@ -571,10 +580,10 @@ static int read_sources(rep_ctx *c) {
   int rc2 = wal_report(&w);
   free(logs);
   /* The merge takes the newest WAL first. */
-  for (size_t i = 0; i < c->nmems / 2; i++) {
-    mem_table *t = c->mems[i];
-    c->mems[i] = c->mems[c->nmems - 1 - i];
-    c->mems[c->nmems - 1 - i] = t;
+  for (size_t i = 0; i < c->nwals / 2; i++) {
+    rep_wal t = c->wals[i];
+    c->wals[i] = c->wals[c->nwals - 1 - i];
+    c->wals[c->nwals - 1 - i] = t;
   }
   return rc ? rc : rc2;
 }
@@ -690,9 +699,11 @@ int strata_db_repair(const char *dir, const char *into,
   for (size_t i = 0; i < c.ntables; i++)
     sst_table_close(c.tables[i]);
   free(c.tables);
-  for (size_t i = 0; i < c.nmems; i++)
-    mem_unref(c.mems[i]);
-  free(c.mems);
+  for (size_t i = 0; i < c.nwals; i++) {
+    mem_unref(c.wals[i].mem);
+    free(c.wals[i].path);
+  }
+  free(c.wals);
   for (size_t i = 0; i < c.nregions; i++) {
     sst_buf_free(&c.regions[i].lo);
     sst_buf_free(&c.regions[i].hi);

@@ -28,6 +28,13 @@ typedef struct rep_region {
   uint64_t seq_last;
 } rep_region;
 
+/* The surviving batches of one WAL. */
+typedef struct rep_wal {
+  mem_table *mem;    /* its intact batches at their sequence numbers */
+  char *path;        /* the file (malloc'd) */
+  uint64_t lo, hi;   /* smallest and largest sequence number in mem */
+} rep_wal;
+
 typedef struct rep_ctx {
   env *e;                      /* file system */
   const char *dir;             /* the damaged database */
@@ -37,8 +44,8 @@ typedef struct rep_ctx {
   size_t nregions, capregions; /* held, allocated */
   sst_table **tables;          /* tables read (kept open for the merge) */
   size_t ntables, captables;   /* held, allocated */
-  mem_table **mems;            /* one per WAL read, newest WAL first */
-  size_t nmems, capmems;       /* held, allocated */
+  struct rep_wal *wals;        /* one per WAL read, newest WAL first */
+  size_t nwals, capwals;       /* held, allocated */
   int quiet;                   /* 1: table damage was reported already */
   const uint8_t *tlo, *thi;    /* the MANIFEST's key range of the table being
                                   read (NULL: not known), clipping its
@@ -58,7 +65,7 @@ int rep_add_region(rep_ctx *c, const uint8_t *lo, size_t lon, int lo_incl,
 int rep_doubtful(const rep_ctx *c, const uint8_t *user, size_t un,
                  uint64_t seq);
 
-/* repair_out.c: merges every source (c->tables, c->mems), keeps the newest
+/* repair_out.c: merges every source (c->tables, c->wals), keeps the newest
  * version per user key, drops deletions and doubtful keys, writes the new
  * database in `into` (which exists and is empty) and syncs it. */
 int rep_write(rep_ctx *c, const char *into);

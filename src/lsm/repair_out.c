@@ -92,6 +92,41 @@ static int add_entry(writer *w, const uint8_t *k, size_t kn, const uint8_t *v,
   return rc;
 }
 
+/* The file holding version (user, seq): a WAL whose batches cover seq and
+ * hold the key, or a table holding exactly that internal key; NULL if none
+ * is found (or past REP_NAMED doubtful keys, to bound the lookups). */
+enum { REP_NAMED = 10000 };
+static const char *source_of(rep_ctx *c, const uint8_t *user, size_t ul,
+                             uint64_t seq) {
+  if (c->rep->doubtful_keys >= REP_NAMED) return NULL;
+  for (size_t i = 0; i < c->nwals; i++) {
+    rep_wal *w = &c->wals[i];
+    if (seq < w->lo || seq > w->hi) continue;
+    uint8_t *v = NULL;
+    size_t vn;
+    int r = mem_get(w->mem, user, ul, seq, &v, &vn);
+    free(v);
+    if (r == MEM_FOUND) return w->path;
+  }
+  sst_buf ik = {0};
+  if (ikey_append(&ik, user, ul, seq, IKEY_VALUE)) return NULL;
+  const char *found = NULL;
+  for (size_t i = 0; i < c->ntables && !found; i++) {
+    uint8_t *k = NULL, *v = NULL;
+    size_t kn, vn, kul;
+    uint64_t ks;
+    int kt;
+    if (sst_table_get_internal(c->tables[i], ik.data, ik.len, &k, &kn, &v,
+                               &vn) == STRATA_OK &&
+        ikey_parse(k, kn, &kul, &ks, &kt) == 0 && ks == seq)
+      found = sst_table_name(c->tables[i]);
+    free(k);
+    free(v);
+  }
+  sst_buf_free(&ik);
+  return found;
+}
+
 static void doubtful(rep_ctx *c, const uint8_t *k, size_t ul, uint64_t seq) {
   strata_repair_event ev;
   memset(&ev, 0, sizeof ev);
@@ -99,6 +134,7 @@ static void doubtful(rep_ctx *c, const uint8_t *k, size_t ul, uint64_t seq) {
   ev.key = k;
   ev.key_len = ul;
   ev.sequence = seq;
+  ev.file = source_of(c, k, ul, seq);
   ev.reason = "a damaged region could have held a newer version or a "
               "deletion of this key; its older value was left out";
   rep_event(c, &ev);
@@ -107,14 +143,14 @@ static void doubtful(rep_ctx *c, const uint8_t *k, size_t ul, uint64_t seq) {
 /* Merges every source and writes the kept entries through w. */
 static int merge_sources(writer *w) {
   rep_ctx *c = w->c;
-  size_t n = c->nmems + c->ntables;
+  size_t n = c->nwals + c->ntables;
   sst_iter **kids = calloc(n ? n : 1, sizeof *kids);
   if (!kids) return oom();
   int rc = STRATA_OK;
-  for (size_t i = 0; i < c->nmems && !rc; i++)
-    if (!(kids[i] = mem_iter(c->mems[i]))) rc = oom();
+  for (size_t i = 0; i < c->nwals && !rc; i++)
+    if (!(kids[i] = mem_iter(c->wals[i].mem))) rc = oom();
   for (size_t i = 0; i < c->ntables && !rc; i++)
-    if (!(kids[c->nmems + i] = sst_table_iter(c->tables[i]))) rc = oom();
+    if (!(kids[c->nwals + i] = sst_table_iter(c->tables[i]))) rc = oom();
   if (rc) {
     for (size_t i = 0; i < n; i++)
       sst_iter_destroy(kids[i]);

@@ -146,6 +146,7 @@ typedef struct events {
   int damage, costs, doubtful, ignored;
   char files[16][256]; /* damaged files (first 16) */
   char doubt[16][32];  /* doubtful keys (first 16) */
+  char dfile[16][256]; /* the files holding their left-out versions */
 } events;
 
 static void on_event(void *arg, const strata_repair_event *ev) {
@@ -157,9 +158,12 @@ static void on_event(void *arg, const strata_repair_event *ev) {
     e->damage++;
     e->costs += ev->costs_keys;
   } else if (ev->kind == STRATA_REPAIR_DOUBTFUL) {
-    if (e->doubtful < 16)
+    if (e->doubtful < 16) {
       snprintf(e->doubt[e->doubtful], sizeof e->doubt[0], "%.*s",
                (int)ev->key_len, (const char *)ev->key);
+      snprintf(e->dfile[e->doubtful], sizeof e->dfile[0], "%s",
+               ev->file ? ev->file : "");
+    }
     e->doubtful++;
   } else {
     e->ignored++;
@@ -460,8 +464,14 @@ TEST(repair_never_resurrects_behind_a_lost_tombstone) {
    * survives only in the older table, so each is in doubt */
   CHECK_EQ(ev.doubtful, 11);
   int k50_doubted = 0;
-  for (int j = 0; j < ev.doubtful && j < 16; j++)
+  for (int j = 0; j < ev.doubtful && j < 16; j++) {
     k50_doubted |= strcmp(ev.doubt[j], k50) == 0;
+    /* the left-out version lives in the older table */
+    size_t fl = strlen(ev.dfile[j]);
+    CHECK_MSG(fl > 4 && strcmp(ev.dfile[j] + fl - 4, ".ldb") == 0 &&
+                  strcmp(ev.dfile[j], tbl) != 0,
+              "doubtful %s from '%s'", ev.doubt[j], ev.dfile[j]);
+  }
   CHECK(k50_doubted);
   CHECK_U64(rep.doubtful_keys, 11);
   strata_db *r = open_db(into, 0);
@@ -527,6 +537,7 @@ TEST(repair_wal_region_lost) {
   CHECK(first_kept > 0 && kept > 0);
   CHECK_U64(rep.keys_written, (uint64_t)kept);
   CHECK(ev.doubtful > 0 && ev.doubtful < first_kept);
+  CHECK_STR(ev.dfile[0], wal); /* the left-out versions are in the WAL */
   CHECK_U64(rep.last_sequence, 300);
   strata_db_close(r);
   strata_repair_report_free(&rep);

@@ -10,14 +10,15 @@
  *   FILE: damage at offset N, B bytes: KIND (BLOCK block): REASON; COST
  *     COST is "no key lost" or "keys LO..HI may be lost" (* for unbounded)
  *     followed by ", sequences A..B" when known
- *   doubtful: KEY (sequence S) left out: REASON
+ *   doubtful: KEY (sequence S[, in FILE]) left out: REASON
+ *     (Bitcask: "doubtful: KEY (in FILE) left out: REASON")
  *   FILE: ignored: REASON
  *   repaired DB into PATH: K keys in T tables at level L; R damaged
  *   regions (B bytes); D doubtful keys left out[; original kept in BACKUP]
  * With --json one object: the report's counters, "path", "backup",
  * "damage": [{"file", "offset", "bytes", "kind", "block", "reason",
  * "costs_keys", "lo", "hi", "seq_first", "seq_last"}], "doubtful": [{"key",
- * "sequence"}], "ignored": [{"file", "reason"}].
+ * "sequence", "file"}], "ignored": [{"file", "reason"}].
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -141,8 +142,11 @@ static void print_text(const cli_options *o, const char *engine,
     } else if (r->kind == STRATA_REPAIR_DOUBTFUL) {
       printf("doubtful: ");
       cli_write_bytes(stdout, o->hex, 0, r->key.data, r->key.len);
-      printf(" (sequence %" PRIu64 ") left out: %s\n", r->sequence,
-             r->reason ? r->reason : "");
+      int lsm = strcmp(engine, "lsm") == 0; /* Bitcask has no sequences */
+      if (lsm) printf(" (sequence %" PRIu64, r->sequence);
+      if (r->file) printf("%sin %s", lsm ? ", " : " (", r->file);
+      if (lsm || r->file) printf(")");
+      printf(" left out: %s\n", r->reason ? r->reason : "");
     } else {
       printf("%s: ignored: %s\n", r->file ? r->file : "",
              r->reason ? r->reason : "");
@@ -207,6 +211,10 @@ static void print_json(const cli_options *o, const char *engine,
         json_bytes(&w, o->hex, r->key.data, r->key.len);
         json_key(&w, "sequence");
         json_uint(&w, r->sequence);
+        if (r->file) {
+          json_key(&w, "file");
+          json_str(&w, r->file);
+        }
       } else {
         json_key(&w, "file");
         json_str(&w, r->file ? r->file : "");
