@@ -65,6 +65,10 @@ int rep_add_region(rep_ctx *c, const uint8_t *lo, size_t lon, int lo_incl,
 int rep_doubtful(const rep_ctx *c, const uint8_t *user, size_t un,
                  uint64_t seq);
 
+/* repair_wal.c: reads the WALs numbered numbers[0..n-1] (ascending) into
+ * c->wals (newest first), reporting their damage and adding its regions. */
+int rep_read_wals(rep_ctx *c, size_t n, const uint64_t *numbers);
+
 /* repair_out.c: merges every source (c->tables, c->wals), keeps the newest
  * version per user key, drops deletions and doubtful keys, writes the new
  * database in `into` (which exists and is empty) and syncs it. */
