@@ -91,8 +91,7 @@ static void remove_dir(env *e, const char *path) {
 
 static int is_lost(const strata_bitcask *db, const uint8_t *k, size_t kn) {
   for (size_t i = 0; i < db->nlost; i++)
-    if (db->lost[i].klen == kn && memcmp(db->lost[i].key, k, kn) == 0)
-      return 1;
+    if (db->lost[i].klen == kn && memcmp(db->lost[i].key, k, kn) == 0) return 1;
   return 0;
 }
 
@@ -131,8 +130,8 @@ static int copy_keys(bc_rep *r, strata_bitcask *src, strata_bitcask *dst) {
 }
 
 typedef struct lost_arg {
-  bc_rep *r;            /* the repair */
-  strata_bitcask *src;  /* the damaged database */
+  bc_rep *r;           /* the repair */
+  strata_bitcask *src; /* the damaged database */
 } lost_arg;
 
 static void on_lost(void *arg, const void *key, size_t klen, const char *file,
@@ -172,7 +171,8 @@ int strata_bitcask_repair(const char *dir, const char *into,
   if (!env_exists(e, dir))
     return st_error(STRATA_NOT_FOUND, "%s: no Bitcask database here", dir);
   char *target = o->in_place ? concat(dir, ".repairing")
-                             : into ? strdup(into) : concat(dir, ".repaired");
+                 : into      ? strdup(into)
+                             : concat(dir, ".repaired");
   char *backup = o->in_place ? concat(dir, ".damaged") : NULL;
   char *parent = target ? env_dirname(target) : NULL;
   int rc = STRATA_OK;
@@ -184,8 +184,7 @@ int strata_bitcask_repair(const char *dir, const char *into,
                   target);
   else if (backup && env_exists(e, backup))
     rc = st_error(STRATA_INVALID_ARGUMENT,
-                  "%s: exists; move it away before repairing in place",
-                  backup);
+                  "%s: exists; move it away before repairing in place", backup);
   bc_rep r = {o, &rep};
   strata_bitcask *src = NULL, *dst = NULL;
   /* A read-only open still takes DIR/LOCK, creating it if missing: such a

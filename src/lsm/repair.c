@@ -104,8 +104,8 @@ int rep_doubtful(const rep_ctx *c, const uint8_t *user, size_t un,
   int doubt = 0;
   for (size_t i = 0; i < c->nregions && !doubt; i++) {
     const rep_region *r = &c->regions[i];
-    uint64_t last = r->seq_last > IKEY_MAX_SEQUENCE ? IKEY_MAX_SEQUENCE
-                                                    : r->seq_last;
+    uint64_t last =
+        r->seq_last > IKEY_MAX_SEQUENCE ? IKEY_MAX_SEQUENCE : r->seq_last;
     uint64_t first = r->seq_first > seq + 1 ? r->seq_first : seq + 1;
     if (first > last) continue; /* it held nothing newer than seq */
     /* The versions it could have held: (user, last) .. (user, first) in
@@ -121,8 +121,8 @@ int rep_doubtful(const rep_ctx *c, const uint8_t *user, size_t un,
                            r->lo.len);
       if (k < 0 || (k == 0 && !r->lo_incl)) continue;
     }
-    if (r->hi.len && ikey_compare(SST_CMP_INTERNAL, lo.data, lo.len,
-                                  r->hi.data, r->hi.len) > 0)
+    if (r->hi.len && ikey_compare(SST_CMP_INTERNAL, lo.data, lo.len, r->hi.data,
+                                  r->hi.len) > 0)
       continue;
     doubt = 1;
   }
@@ -150,14 +150,14 @@ static void on_table_damage(void *arg, const strata_table_damage *d) {
   const uint8_t *lo = d->after, *hi = d->upto;
   size_t lon = d->after_len, hin = d->upto_len;
   int lo_incl = 0;
-  if (c->tlo && (!lo || ikey_compare(SST_CMP_INTERNAL, lo, lon, c->tlo,
-                                     c->tlon) < 0)) {
+  if (c->tlo &&
+      (!lo || ikey_compare(SST_CMP_INTERNAL, lo, lon, c->tlo, c->tlon) < 0)) {
     lo = c->tlo;
     lon = c->tlon;
     lo_incl = 1;
   }
-  if (c->thi && (!hi || ikey_compare(SST_CMP_INTERNAL, hi, hin, c->thi,
-                                     c->thin) > 0)) {
+  if (c->thi &&
+      (!hi || ikey_compare(SST_CMP_INTERNAL, hi, hin, c->thi, c->thin) > 0)) {
     hi = c->thi;
     hin = c->thin;
   }
@@ -272,8 +272,8 @@ static void plain_damage(rep_ctx *c, const char *file, uint64_t off,
 }
 
 typedef struct man_pass {
-  rep_ctx *c;   /* the repair */
-  int damaged;  /* regions found */
+  rep_ctx *c;  /* the repair */
+  int damaged; /* regions found */
 } man_pass;
 
 static void on_manifest_damage(void *arg, const strata_damage *d) {
@@ -311,8 +311,8 @@ static int read_manifest(rep_ctx *c, lsm_vset *vs) {
   }
   man_pass m = {c, 0};
   log_reader *r = NULL;
-  rc = log_reader_open(c->e, path, STRATA_RECOVERY_SKIP, on_manifest_damage,
-                       &m, &r);
+  rc = log_reader_open(c->e, path, STRATA_RECOVERY_SKIP, on_manifest_damage, &m,
+                       &r);
   const uint8_t *rec;
   size_t n;
   strata_log_record_info info;
@@ -338,7 +338,8 @@ static int read_manifest(rep_ctx *c, lsm_vset *vs) {
   return usable;
 }
 
-/* ---- sources -------------------------------------------------------------- */
+/* ---- sources --------------------------------------------------------------
+ */
 
 static void ignored(rep_ctx *c, const char *path, const char *why) {
   strata_repair_event ev;
@@ -406,8 +407,7 @@ static int read_sources(rep_ctx *c) {
       for (int l = 0; l < LSM_LEVELS && !live; l++)
         for (size_t j = 0; j < v->n[l] && !live; j++)
           live = v->files[l][j]->f.number == num;
-      if (!live)
-        ignored(c, p, "a table the MANIFEST does not list (obsolete)");
+      if (!live) ignored(c, p, "a table the MANIFEST does not list (obsolete)");
     } else if (!v || num >= vs.log_number || (num && num == vs.prev_log)) {
       logs[nlogs++] = num;
     } else {
@@ -425,7 +425,8 @@ static int read_sources(rep_ctx *c) {
   return rc ? rc : rc2;
 }
 
-/* ---- the whole repair ------------------------------------------------------ */
+/* ---- the whole repair ------------------------------------------------------
+ */
 
 /* 1 if `path` exists and holds entries. */
 static int dir_nonempty(env *e, const char *path) {
@@ -484,7 +485,8 @@ int strata_db_repair(const char *dir, const char *into,
   if (!looks_like_db(e, dir))
     return st_error(STRATA_NOT_FOUND, "%s: no LSM database here", dir);
   char *target = o->in_place ? concat(dir, ".repairing")
-                             : into ? strdup(into) : concat(dir, ".repaired");
+                 : into      ? strdup(into)
+                             : concat(dir, ".repaired");
   char *backup = o->in_place ? concat(dir, ".damaged") : NULL;
   char *lockp = lsm_dir_path(dir, "LOCK");
   if (!target || !lockp || (o->in_place && !backup)) {
@@ -501,8 +503,7 @@ int strata_db_repair(const char *dir, const char *into,
                   target);
   else if (backup && env_exists(e, backup))
     rc = st_error(STRATA_INVALID_ARGUMENT,
-                  "%s: exists; move it away before repairing in place",
-                  backup);
+                  "%s: exists; move it away before repairing in place", backup);
   /* Only an existing LOCK is taken: the damaged directory gets no file. */
   if (!rc && env_exists(e, lockp)) rc = env_lock_file(e, lockp, &lock);
   rep_ctx c;

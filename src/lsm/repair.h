@@ -30,29 +30,29 @@ typedef struct rep_region {
 
 /* The surviving batches of one WAL. */
 typedef struct rep_wal {
-  mem_table *mem;    /* its intact batches at their sequence numbers */
-  char *path;        /* the file (malloc'd) */
-  uint64_t lo, hi;   /* smallest and largest sequence number in mem */
+  mem_table *mem;  /* its intact batches at their sequence numbers */
+  char *path;      /* the file (malloc'd) */
+  uint64_t lo, hi; /* smallest and largest sequence number in mem */
 } rep_wal;
 
 typedef struct rep_ctx {
-  env *e;                      /* file system */
-  const char *dir;             /* the damaged database */
+  env *e;                         /* file system */
+  const char *dir;                /* the damaged database */
   const strata_repair_options *o; /* the caller's options */
-  strata_repair_report *rep;   /* filled as we go */
-  rep_region *regions;         /* regions that may cost keys */
-  size_t nregions, capregions; /* held, allocated */
-  sst_table **tables;          /* tables read (kept open for the merge) */
-  size_t ntables, captables;   /* held, allocated */
-  struct rep_wal *wals;        /* one per WAL read, newest WAL first */
-  size_t nwals, capwals;       /* held, allocated */
-  int quiet;                   /* 1: table damage was reported already */
-  const uint8_t *tlo, *thi;    /* the MANIFEST's key range of the table being
-                                  read (NULL: not known), clipping its
-                                  regions */
-  size_t tlon, thin;           /* their lengths */
-  uint64_t max_seq;            /* largest sequence number seen or implied */
-  strata_table_options topts;  /* options tables are read with */
+  strata_repair_report *rep;      /* filled as we go */
+  rep_region *regions;            /* regions that may cost keys */
+  size_t nregions, capregions;    /* held, allocated */
+  sst_table **tables;             /* tables read (kept open for the merge) */
+  size_t ntables, captables;      /* held, allocated */
+  struct rep_wal *wals;           /* one per WAL read, newest WAL first */
+  size_t nwals, capwals;          /* held, allocated */
+  int quiet;                      /* 1: table damage was reported already */
+  const uint8_t *tlo, *thi;       /* the MANIFEST's key range of the table being
+                                     read (NULL: not known), clipping its
+                                     regions */
+  size_t tlon, thin;              /* their lengths */
+  uint64_t max_seq;               /* largest sequence number seen or implied */
+  strata_table_options topts;     /* options tables are read with */
 } rep_ctx;
 
 /* Sends one event to the caller (and counts DAMAGE events). */

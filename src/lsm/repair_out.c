@@ -37,20 +37,20 @@ enum { REP_TABLE_BYTES = 2 << 20 };
 static int oom(void) { return st_error(STRATA_NO_MEMORY, "out of memory"); }
 
 typedef struct out_table {
-  uint64_t number;    /* file number */
-  uint64_t size;      /* bytes */
-  sst_buf lo, hi;     /* smallest and largest internal keys */
+  uint64_t number; /* file number */
+  uint64_t size;   /* bytes */
+  sst_buf lo, hi;  /* smallest and largest internal keys */
 } out_table;
 
 typedef struct writer {
-  rep_ctx *c;                 /* the repair */
-  lsm_vset *vs;               /* the new database's version set */
-  const char *dir;            /* the new database */
-  strata_table_options wo;    /* table options for writing */
-  sst_builder *b;             /* the table being written, or NULL */
-  out_table *t;               /* tables finished or being written */
-  size_t n, cap;              /* held (the last may be open), allocated */
-  uint64_t bytes;             /* bytes of the finished tables */
+  rep_ctx *c;              /* the repair */
+  lsm_vset *vs;            /* the new database's version set */
+  const char *dir;         /* the new database */
+  strata_table_options wo; /* table options for writing */
+  sst_builder *b;          /* the table being written, or NULL */
+  out_table *t;            /* tables finished or being written */
+  size_t n, cap;           /* held (the last may be open), allocated */
+  uint64_t bytes;          /* bytes of the finished tables */
 } writer;
 
 static int finish_table(writer *w) {

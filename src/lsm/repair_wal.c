@@ -24,18 +24,18 @@
 static int oom(void) { return st_error(STRATA_NO_MEMORY, "out of memory"); }
 
 typedef struct wal_drop {
-  char *file, *reason;       /* copies */
-  strata_damage d;           /* the report (strings point to the copies) */
-  uint64_t seq_first;        /* first sequence number it may have held */
-  uint64_t seq_last;         /* last (UINT64_MAX until a batch follows) */
-  int closed;                /* an intact batch followed it */
+  char *file, *reason; /* copies */
+  strata_damage d;     /* the report (strings point to the copies) */
+  uint64_t seq_first;  /* first sequence number it may have held */
+  uint64_t seq_last;   /* last (UINT64_MAX until a batch follows) */
+  int closed;          /* an intact batch followed it */
 } wal_drop;
 
 typedef struct wal_pass {
-  rep_ctx *c;         /* the repair */
-  wal_drop *v;        /* every dropped region so far */
-  size_t n, cap;      /* held, allocated */
-  uint64_t last_seq;  /* last sequence of the last intact batch (0: none) */
+  rep_ctx *c;        /* the repair */
+  wal_drop *v;       /* every dropped region so far */
+  size_t n, cap;     /* held, allocated */
+  uint64_t last_seq; /* last sequence of the last intact batch (0: none) */
 } wal_pass;
 
 static void on_wal_damage(void *arg, const strata_damage *d) {
@@ -92,9 +92,12 @@ static int read_wal(wal_pass *w, const char *path) {
     uint32_t count = 0;
     if (n < WRITE_BATCH_HEADER ||
         strata_batch_decode(rec, n, NULL, &count, NULL, NULL) != STRATA_OK) {
-      strata_damage d = {path, info.offset, info.end - info.offset,
+      strata_damage d = {path,
+                         info.offset,
+                         info.end - info.offset,
                          STRATA_DAMAGE_BAD_RECORD,
-                         "a checksummed record that is not a write batch", 1,
+                         "a checksummed record that is not a write batch",
+                         1,
                          0};
       on_wal_damage(w, &d);
       continue;
@@ -102,9 +105,12 @@ static int read_wal(wal_pass *w, const char *path) {
     uint64_t seq = decode_fixed64(rec);
     if (count == 0) continue;
     if (seq == 0 || seq > IKEY_MAX_SEQUENCE - count) {
-      strata_damage d = {path, info.offset, info.end - info.offset,
+      strata_damage d = {path,
+                         info.offset,
+                         info.end - info.offset,
                          STRATA_DAMAGE_BAD_RECORD,
-                         "a write batch with an impossible sequence number", 1,
+                         "a write batch with an impossible sequence number",
+                         1,
                          0};
       on_wal_damage(w, &d);
       continue;

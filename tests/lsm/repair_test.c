@@ -153,8 +153,7 @@ static void on_event(void *arg, const strata_repair_event *ev) {
   events *e = arg;
   if (ev->kind == STRATA_REPAIR_DAMAGE) {
     if (e->damage < 16)
-      snprintf(e->files[e->damage], sizeof e->files[0], "%s",
-               ev->damage->file);
+      snprintf(e->files[e->damage], sizeof e->files[0], "%s", ev->damage->file);
     e->damage++;
     e->costs += ev->costs_keys;
   } else if (ev->kind == STRATA_REPAIR_DOUBTFUL) {
@@ -426,8 +425,8 @@ static int holds_deletion(const char *path, const char *key) {
     const char *k = strata_table_iter_key(it, &kn);
     uint64_t seq;
     int type;
-    if (strata_internal_key_parse(k, kn, &ul, &seq, &type) == 0 &&
-        type == 0 && ul == strlen(key) && memcmp(k, key, ul) == 0)
+    if (strata_internal_key_parse(k, kn, &ul, &seq, &type) == 0 && type == 0 &&
+        ul == strlen(key) && memcmp(k, key, ul) == 0)
       found = 1;
   }
   strata_table_iter_destroy(it);

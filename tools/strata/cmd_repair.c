@@ -104,9 +104,8 @@ static void free_revs(revs *rs) {
   free(rs->v);
 }
 
-static void print_text(const cli_options *o, const char *engine,
-                       const char *db, const revs *rs,
-                       const strata_repair_report *rep) {
+static void print_text(const cli_options *o, const char *engine, const char *db,
+                       const revs *rs, const strata_repair_report *rep) {
   for (size_t i = 0; i < rs->n; i++) {
     const rev *r = &rs->v[i];
     if (r->kind == STRATA_REPAIR_DAMAGE) {
@@ -164,8 +163,8 @@ static void print_text(const cli_options *o, const char *engine,
   printf("\n");
 }
 
-static void print_json(const cli_options *o, const char *engine,
-                       const revs *rs, const strata_repair_report *rep) {
+static void print_json(const cli_options *o, const char *engine, const revs *rs,
+                       const strata_repair_report *rep) {
   json_writer w;
   json_init(&w, stdout);
   json_object_begin(&w);
