@@ -247,5 +247,6 @@ int cli_cmd_wal(const cli_options *o); /* cmd_wal.c: wal ... */
 /* cmd_wal.c: appends the WAL-level damage of a WAL directory (sequence holes,
  * records that are not batches) to `drops`; a STRATA_* status. */
 int cli_wal_verify_sequences(const char *dir, cli_drops *drops);
+int cli_cmd_repair(const cli_options *o); /* cmd_repair.c: repair */
 
 #endif

@@ -35,7 +35,7 @@ static const command commands[] = {
      "print a record-log file record by record (a table *.ldb/*.sst: block "
      "by block, entry by entry), then what was dropped; a WAL or LSM "
      "directory: each of its files"},
-    {"repair", cli_cmd_pending, OPT(INTO) | OPT(IN_PLACE),
+    {"repair", cli_cmd_repair, OPT(INTO) | OPT(IN_PLACE),
      "repair DB [--into DIR | --in-place]",
      "rebuild a database from whatever is intact"},
     {"compact", cli_cmd_kv, 0, "compact DB", "compact a database"},
