@@ -24,6 +24,9 @@
 #include <stdio.h>
 
 enum { BENCH_KEY_SIZE = 16, BENCH_VALUE_SIZE = 100, BENCH_MAX_VALUE = 4096 };
+/* Reads whose outcome is cross-checked between engines (the first ones of
+ * each read workload, which every engine does even under a time cap). */
+enum { BENCH_CHECK_OPS = 100000 };
 
 /* An iterator of an ordered engine; opaque to the runner. */
 typedef struct bench_iter bench_iter;
@@ -90,7 +93,9 @@ typedef struct bench_result {
   char note[160];         /* why skipped or failed, or "" */
   uint64_t ops;           /* operations done (all threads) */
   uint64_t found;         /* reads/seeks that found their key */
-  uint64_t check;         /* hash of what was read, for cross-checking */
+  uint64_t check_found;   /* of the first BENCH_CHECK_OPS reads/seeks (all
+                             entries for readseq/readreverse) */
+  uint64_t check;         /* hash of what those found, for cross-checking */
   double seconds;         /* wall time */
   double cpu_seconds;     /* user + system time of the whole process */
   uint64_t bytes;         /* key + value bytes moved by the operations */
@@ -106,7 +111,10 @@ typedef struct bench_run {
   const char *dir;            /* database directory (created, removed) */
   uint64_t num;               /* entries (db_bench --num) */
   uint64_t reads;             /* reads of the read workloads (default num) */
-  int threads;                /* threads of the threaded workloads */
+  double max_seconds;         /* >0: readrandom, seekrandom, readwhilewriting
+                                 and deleterandom stop after this long, once
+                                 past BENCH_CHECK_OPS (their state is not
+                                 read by later workloads) */
   void *db;                   /* the open database, or NULL */
   int db_sync;                /* sync mode the open database has */
   /* Called as each workload starts (may be NULL). */

@@ -159,7 +159,7 @@ int cli_cmd_bench(const cli_options *o) {
     }
   }
 
-  bench_run run = {engine, dir, num, 0, 1, NULL, 0, NULL, NULL};
+  bench_run run = {engine, dir, num, 0, 0, NULL, 0, NULL, NULL};
   for (int i = 0; rc == CLI_OK && i < n; i++) {
     bench_result r;
     if (bench_workload_run(&run, names[i], &r) != 0) {
