@@ -10,6 +10,7 @@
 #   make bench-bitcask  the Bitcask benchmark, 1M and 10M keys (build-release/)
 #   make bench-sstable  the table benchmark (Release, build-release/)
 #   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
+#   make bench-memtable  the LSM memtable alone: 1M random inserts and gets
 #   make bench      strata beside LevelDB, RocksDB, LMDB and SQLite (BENCH_N
 #                   entries, default 1000000; 3 runs each): writes the
 #                   "## Comparison" section of bench/RESULTS.md and
@@ -25,7 +26,7 @@ BENCH_N ?= 1000000
 BENCH_REPS ?= 3
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench bench-large test-tsan format clean
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable bench bench-large test-tsan format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -85,6 +86,11 @@ bench-wal:
 	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_wal
 	./build-release/bench_wal --results bench/RESULTS.md
+bench-memtable:
+	@bash scripts/deps.sh build
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_memtable
+	./build-release/bench_memtable
 
 bench:
 	@bash scripts/deps.sh build bench

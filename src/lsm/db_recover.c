@@ -27,8 +27,18 @@
 #include "util/status.h"
 #include "wal/write_batch.h"
 
+typedef struct lost_region {
+  char *file;     /* the WAL (owned) */
+  uint64_t offset; /* first byte dropped */
+  uint64_t bytes;  /* bytes dropped */
+  int kind;        /* strata_damage_kind */
+  char *reason;    /* owned */
+} lost_region;
+
 typedef struct replay {
   strata_db *db;       /* the database */
+  lost_region *lost;   /* damage other than a torn tail, for the ledger */
+  size_t nlost, caplost; /* held, allocated */
   int mid_damage;      /* damage that is not a torn tail was reported */
   uint64_t dropped;    /* bytes dropped */
   uint64_t regions;    /* regions dropped */
@@ -37,6 +47,24 @@ typedef struct replay {
 static void on_log_damage(void *arg, const strata_damage *d) {
   replay *r = arg;
   if (!d->tail) r->mid_damage = 1;
+  if (!d->tail) { /* a damaged tail is what a crash leaves: not listed */
+    if (r->nlost == r->caplost) {
+      size_t cap = r->caplost ? r->caplost * 2 : 8;
+      lost_region *v = realloc(r->lost, cap * sizeof *v);
+      if (v) {
+        r->lost = v;
+        r->caplost = cap;
+      }
+    }
+    if (r->nlost < r->caplost) {
+      lost_region *x = &r->lost[r->nlost++];
+      x->file = strdup(d->file ? d->file : "");
+      x->offset = d->offset;
+      x->bytes = d->bytes;
+      x->kind = (int)d->kind;
+      x->reason = strdup(d->reason ? d->reason : "");
+    }
+  }
   r->dropped += d->bytes;
   r->regions++;
   db_on_damage(r->db, d);
@@ -120,7 +148,9 @@ int db_recover_wals(strata_db *db, version_edit *edit) {
   size_t nlogs;
   int rc = live_logs(db, &logs, &nlogs);
   if (rc) return rc;
-  replay r = {db, 0, 0, 0};
+  replay r;
+  memset(&r, 0, sizeof r);
+  r.db = db;
   uint64_t max_seq = atomic_load(&db->last_seq);
   mem_table *mem = NULL;
   int stopped = 0;
@@ -171,6 +201,20 @@ int db_recover_wals(strata_db *db, version_edit *edit) {
   if (!rc) rc = spill(db, &mem, edit);
   mem_unref(mem);
   free(logs);
+  /* What the WALs lost in their middle cannot be named key by key: the
+   * ledger lists it as an unbounded range, so no older version is served as
+   * current until the user acknowledges the loss. A torn tail is what a
+   * crash leaves of unacknowledged writes: not listed. */
+  for (size_t i = 0; i < r.nlost; i++) {
+    lost_region *x = &r.lost[i];
+    strata_damage d = {x->file, x->offset, x->bytes,
+                       (strata_damage_kind)x->kind, x->reason, 0, 0};
+    if (!rc && x->file && x->reason)
+      rc = lsm_ledger_add(&db->ledger, NULL, 0, NULL, 0, max_seq, &d);
+    free(x->file);
+    free(x->reason);
+  }
+  free(r.lost);
   if (rc) return rc;
   atomic_store(&db->last_seq, max_seq);
   db->st.dropped_bytes = r.dropped;

@@ -18,7 +18,7 @@
  * lost (cmd_kv.c): text lines "FILE: damage at offset N lost the newest
  * record of key K", JSON member "lost_keys".
  * In MANIFEST-* files every record must also decode as an edit; one that
- * does not is a region of kind bad-record (cmd_manifest.c).
+ * does not is a region of kind bad-record (manifest.c).
  * Table files (*.ldb, *.sst) are checked block by block (cmd_table.c):
  * "records" counts their intact entries, and each damaged block is a region
  * whose reason names the block kind and the keys it covered.
@@ -87,10 +87,18 @@ static int check_file(verify *v, const char *path) {
     size_t size;
     strata_log_record_info info;
     int manifest = cli_is_manifest(path);
-    while ((rc = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK)
+    size_t bad = (size_t)-1; /* the last bad-record region, while nothing
+                                intact has followed it */
+    while ((rc = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK) {
       if (!manifest ||
-          cli_manifest_check_record(path, data, size, &info, &v->drops))
+          cli_manifest_check_record(path, data, size, &info, &v->drops)) {
         f->records++;
+        bad = (size_t)-1;
+      } else {
+        bad = v->drops.n - 1;
+      }
+    }
+    if (bad != (size_t)-1 && bad == v->drops.n - 1) v->drops.v[bad].tail = 1;
     if (rc == STRATA_END) rc = STRATA_OK;
   }
   f->drops = v->drops.n - f->first_drop;
