@@ -11,6 +11,12 @@
 #   make bench-sstable  the table benchmark (Release, build-release/)
 #   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
 #   make bench-memtable  the LSM memtable alone: 1M random inserts and gets
+#   make bench      strata beside LevelDB, RocksDB, LMDB and SQLite (BENCH_N
+#                   entries, default 1000000; 3 runs each): writes the
+#                   "## Comparison" section of bench/RESULTS.md and
+#                   bench/results.png
+#   make bench-large  strata-lsm and LevelDB at 100k, 1M and 10M entries
+#                   ("## Scaling" section of bench/RESULTS.md)
 #   make format     clang-format every source file
 #   make torture    the fault campaigns of issue 8 (TORTURE_SECONDS bounds the
 #                   damage campaign, TORTURE_TRIALS faults per file kind,
@@ -26,7 +32,9 @@ TORTURE_SEED ?= 1
 TORTURE_POWER_STEP ?= 1
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable test-tsan format clean torture
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable bench bench-large test-tsan format clean torture
+BENCH_N ?= 1000000
+BENCH_REPS ?= 3
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -91,6 +99,17 @@ bench-memtable:
 	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_memtable
 	./build-release/bench_memtable
+
+bench:
+	@bash scripts/deps.sh build bench
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_compare
+	./build-release/bench_compare --num $(BENCH_N) --reps $(BENCH_REPS) --dir build-release/bench-compare-db --results bench/RESULTS.md --plot bench/results.png
+bench-large:
+	@bash scripts/deps.sh build bench
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_compare
+	./build-release/bench_compare --large 100000,1000000,10000000 --reps 1 --dir build-release/bench-compare-db --results bench/RESULTS.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -49,6 +49,8 @@ typedef enum cli_opt {
   CLI_OPT_IN_PLACE, /* --in-place (repair) */
   CLI_OPT_BATCH,    /* --batch (log append) */
   CLI_OPT_SEQUENCE, /* --sequence N (log append --batch) */
+  CLI_OPT_NUM,      /* --num N (bench) */
+  CLI_OPT_DB,       /* --db DIR (bench) */
   CLI_OPT_COUNT
 } cli_opt;
 
@@ -71,6 +73,8 @@ typedef struct cli_options {
   uint64_t front, back;     /* wal truncate bounds (sequence numbers) */
   const char *into;         /* repair --into DIR */
   uint64_t sequence;        /* log append --batch: first sequence (def. 1) */
+  uint64_t num;             /* bench: entries (valid if CLI_OPT_NUM given) */
+  const char *db;           /* bench: database directory, or NULL */
   int argc;                 /* positional arguments (command word first) */
   char **argv;              /* them, in order; owned by the caller of parse */
 } cli_options;
@@ -229,6 +233,7 @@ int cli_cmd_verify(const cli_options *o);  /* cmd_verify.c */
 int cli_cmd_log(const cli_options *o);     /* cmd_log.c: log append */
 int cli_cmd_pending(const cli_options *o); /* cmd_pending.c */
 int cli_cmd_kv(const cli_options *o);      /* cmd_kv.c: by engine */
+int cli_cmd_bench(const cli_options *o);   /* cmd_bench.c */
 /* cmd_kv.c: lists (stdout) the keys of a Bitcask directory whose newest
  * record was lost; returns how many. */
 uint64_t cli_kv_lost_keys(const char *dir, const cli_options *o);

@@ -43,8 +43,11 @@ static const command commands[] = {
     {"wal", cli_cmd_wal, OPT(AFTER) | OPT(DELETE) | OPT(FRONT) | OPT(BACK),
      "wal append|replay|checkpoint|truncate DIR ...",
      "work with a write-ahead log directly"},
-    {"bench", cli_cmd_pending, 0, "bench [--engine E] [WORKLOAD...]",
-     "run benchmarks"},
+    {"bench", cli_cmd_bench, OPT(NUM) | OPT(DB),
+     "bench [--engine lsm|bitcask] [WORKLOAD...] [--num N] [--db DIR]",
+     "LevelDB's db_bench workloads (default fillseq fillsync fillrandom "
+     "overwrite readrandom readseq readreverse deleterandom); fill* "
+     "workloads replace the database at DIR"},
     {"log", cli_cmd_log, OPT(BATCH) | OPT(SEQUENCE),
      "log append FILE [RECORD...|-] [--batch [--sequence N]]",
      "append records (or one-put write batches) to a record-log file"},
