@@ -7,7 +7,9 @@
  *    the `size` field;
  *  - keys: fixed KEY_CHUNK-byte chunks; a key is a varint length and its
  *    bytes, never split across chunks, addressed by a 32-bit reference
- *    (chunk << 20 | offset), so at most 4 GiB of keys;
+ *    (chunk << 21 | offset), so at most 4 GiB of keys;
+ *  - entry and key chunks are 2 MiB; all but the first of each are mmap'd at
+ *    a 2 MiB boundary and asked for transparent huge pages (huge_alloc);
  *  - slots: open addressing with linear probing, 8 bytes per slot: the upper
  *    32 bits are the key's hash, the lower the entry number + 1 (0 = empty,
  *    SLOT_TOMB = a removed key, probing goes on past it).
@@ -29,9 +31,9 @@
 enum {
   ENTRY_SHIFT = 16,
   ENTRY_CHUNK = 1 << ENTRY_SHIFT, /* entries per chunk */
-  KEY_SHIFT = 20,
-  KEY_CHUNK = 1 << KEY_SHIFT, /* bytes per key chunk */
-  MAX_KEY_CHUNKS = 4096,      /* 32-bit key references */
+  KEY_SHIFT = 21,
+  KEY_CHUNK = 1 << KEY_SHIFT, /* bytes per key chunk (a huge page) */
+  MAX_KEY_CHUNKS = 2048,      /* 32-bit key references */
   MOVE_STEP = 256,            /* old slots moved per mutation */
   MIN_SLOTS = 64
 };
@@ -45,7 +47,7 @@ typedef struct packed {
   uint32_t size;    /* fragment bytes | TOMB_BIT; next free number if free */
   uint32_t sub;     /* entry position in the fragments' payload */
   uint64_t ts;      /* timestamp, microseconds */
-  uint32_t key_ref; /* key chunk << 20 | offset; FREE_REF when free */
+  uint32_t key_ref; /* key chunk << 21 | offset; FREE_REF when free */
   uint32_t expiry;  /* unix seconds, 0 = never */
 } packed;
 
@@ -71,19 +73,32 @@ struct bc_keydir {
   size_t tombstones; /* keys whose entry is a tombstone */
 };
 
-enum { MMAP_SLOTS = 1 << 18 }; /* tables this large are mmap'd (2 MiB) */
+enum {
+  MMAP_SLOTS = 1 << 18, /* tables this large are mmap'd (2 MiB) */
+  HUGE = 2 << 20        /* a transparent huge page */
+};
 
-/* A zeroed slot table; large ones are mmap'd and asked for huge pages: a
- * lookup is one random access, and with 4 KiB pages it is also a TLB miss. */
+/* `bytes` (a multiple of HUGE) of zeroed memory at a HUGE boundary, asked
+ * for huge pages: a lookup is one random access, and with 4 KiB pages it is
+ * also a TLB miss; filling 4 KiB pages one fault at a time also costs more
+ * than the filling itself (10M keys: 150,000 faults). NULL if refused. */
+static void *huge_alloc(size_t bytes) {
+  uint8_t *p = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  size_t head = (HUGE - ((uintptr_t)p & (HUGE - 1))) & (HUGE - 1);
+  if (head) munmap(p, head);
+  munmap(p + head + bytes, HUGE - head);
+#ifdef MADV_HUGEPAGE
+  madvise(p + head, bytes, MADV_HUGEPAGE);
+#endif
+  return p + head;
+}
+
+/* A zeroed slot table; large ones are huge_alloc'd. */
 static uint64_t *slots_alloc(size_t cap) {
   if (cap < MMAP_SLOTS) return calloc(cap, sizeof(uint64_t));
-  void *p = mmap(NULL, cap * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise(p, cap * sizeof(uint64_t), MADV_HUGEPAGE);
-#endif
-  return p;
+  return huge_alloc(cap * sizeof(uint64_t));
 }
 
 static void slots_free(uint64_t *slots, size_t cap) {
@@ -92,6 +107,16 @@ static void slots_free(uint64_t *slots, size_t cap) {
     free(slots);
   else
     munmap(slots, cap * sizeof(uint64_t));
+}
+
+/* Chunk number i of `bytes` (entries or keys). */
+static void *chunk_alloc(size_t i, size_t bytes) {
+  return (void)i, malloc(bytes);
+}
+
+static void chunk_free(size_t i, void *p, size_t bytes) {
+  (void)i, (void)bytes;
+  free(p);
 }
 
 uint32_t bc_keydir_hash(const void *key, size_t klen) {
@@ -147,9 +172,9 @@ bc_keydir *bc_keydir_create(void) {
 void bc_keydir_destroy(bc_keydir *kd) {
   if (!kd) return;
   for (size_t i = 0; i < kd->nechunks; i++)
-    free(kd->echunks[i]);
+    chunk_free(i, kd->echunks[i], ENTRY_CHUNK * sizeof(packed));
   for (size_t i = 0; i < kd->nkchunks; i++)
-    free(kd->kchunks[i]);
+    chunk_free(i, kd->kchunks[i], KEY_CHUNK);
   free(kd->echunks);
   free(kd->kchunks);
   slots_free(kd->cur.slots, kd->cur.cap);
@@ -261,7 +286,8 @@ static int new_entry(bc_keydir *kd, uint32_t *n) {
     packed **v = realloc(kd->echunks, (kd->nechunks + 1) * sizeof *v);
     if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->echunks = v;
-    if (!(v[kd->nechunks] = malloc(ENTRY_CHUNK * sizeof(packed))))
+    if (!(v[kd->nechunks] =
+              chunk_alloc(kd->nechunks, ENTRY_CHUNK * sizeof(packed))))
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->nechunks++;
   }
@@ -272,13 +298,15 @@ static int new_entry(bc_keydir *kd, uint32_t *n) {
 static int store_key(bc_keydir *kd, const void *key, size_t klen,
                      uint32_t *ref) {
   size_t need = (size_t)varint_length(klen) + klen;
-  if (kd->nkchunks == 0 || kd->kused + need > KEY_CHUNK) {
+  /* the last chunk's last byte would make the reference FREE_REF */
+  size_t room = KEY_CHUNK - (kd->nkchunks == MAX_KEY_CHUNKS);
+  if (kd->nkchunks == 0 || kd->kused + need > room) {
     if (kd->nkchunks == MAX_KEY_CHUNKS)
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: 4 GiB of keys");
     uint8_t **v = realloc(kd->kchunks, (kd->nkchunks + 1) * sizeof *v);
     if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->kchunks = v;
-    if (!(v[kd->nkchunks] = malloc(KEY_CHUNK)))
+    if (!(v[kd->nkchunks] = chunk_alloc(kd->nkchunks, KEY_CHUNK)))
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->nkchunks++;
     kd->kused = 0;
@@ -303,26 +331,18 @@ void bc_keydir_prefetch(const bc_keydir *kd, uint32_t h) {
   __builtin_prefetch(&kd->cur.slots[h & (kd->cur.cap - 1)]);
 }
 
-int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
-                  const bc_loc *loc, int only_newer, bc_loc *replaced,
-                  int *had) {
-  return bc_keydir_put_hashed(kd, bc_keydir_hash(key, klen), key, klen, loc,
-                              only_newer, replaced, had);
-}
-
-int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
-                         size_t klen, const bc_loc *loc, int only_newer,
-                         bc_loc *replaced, int *had) {
-  if (had) *had = 0;
+/* The put: *effect and *prev as bc_keydir_load says. */
+static int put_at(bc_keydir *kd, uint32_t h, const void *key, size_t klen,
+                  const bc_loc *loc, bc_loc *prev, int *effect,
+                  int only_newer) {
+  *effect = BC_KEYDIR_KEPT;
   long n = lookup_h(kd, h, key, klen, NULL, NULL);
   if (n >= 0) {
     packed *e = entry_at(kd, (uint32_t)n);
-    bc_loc prev;
-    unpack(e, &prev);
-    if (only_newer && prev.ts > loc->ts) return STRATA_OK;
-    if (replaced) *replaced = prev;
-    if (had) *had = 1;
-    kd->tombstones += (size_t)(loc->tombstone != 0) - (size_t)prev.tombstone;
+    unpack(e, prev);
+    if (only_newer && prev->ts > loc->ts) return STRATA_OK;
+    *effect = BC_KEYDIR_REPLACED;
+    kd->tombstones += (size_t)(loc->tombstone != 0) - (size_t)prev->tombstone;
     pack(e, loc);
     return STRATA_OK;
   }
@@ -339,7 +359,32 @@ int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
   insert_slot(&kd->cur, ((uint64_t)h << 32) | (num + 1));
   kd->count++;
   kd->tombstones += loc->tombstone != 0;
+  *effect = BC_KEYDIR_ADDED;
   return STRATA_OK;
+}
+
+int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
+                  const bc_loc *loc, int only_newer, bc_loc *replaced,
+                  int *had) {
+  return bc_keydir_put_hashed(kd, bc_keydir_hash(key, klen), key, klen, loc,
+                              only_newer, replaced, had);
+}
+
+int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
+                         size_t klen, const bc_loc *loc, int only_newer,
+                         bc_loc *replaced, int *had) {
+  bc_loc prev;
+  int effect = BC_KEYDIR_KEPT;
+  int rc = only_newer ? bc_keydir_load(kd, h, key, klen, loc, &prev, &effect)
+                      : put_at(kd, h, key, klen, loc, &prev, &effect, 0);
+  if (had) *had = effect == BC_KEYDIR_REPLACED;
+  if (replaced && effect == BC_KEYDIR_REPLACED) *replaced = prev;
+  return rc;
+}
+
+int bc_keydir_load(bc_keydir *kd, uint32_t h, const void *key, size_t klen,
+                   const bc_loc *loc, bc_loc *prev, int *effect) {
+  return put_at(kd, h, key, klen, loc, prev, effect, 1);
 }
 
 static int same(const bc_loc *a, const bc_loc *b) {

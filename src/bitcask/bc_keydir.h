@@ -58,6 +58,19 @@ int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
                          size_t klen, const bc_loc *loc, int only_newer,
                          bc_loc *replaced, int *had);
 
+/* What bc_keydir_load did. */
+enum {
+  BC_KEYDIR_KEPT = 0,    /* the held entry is newer: nothing changed */
+  BC_KEYDIR_ADDED = 1,   /* the key was new */
+  BC_KEYDIR_REPLACED = 2 /* the held entry (*prev) was replaced */
+};
+
+/* Recovery's put: newest timestamp wins (a held entry with a larger
+ * timestamp is kept, an equal one replaced, as bc_keydir_put with
+ * only_newer), and *effect says which of the three happened. */
+int bc_keydir_load(bc_keydir *kd, uint32_t h, const void *key, size_t klen,
+                   const bc_loc *loc, bc_loc *prev, int *effect);
+
 /* Replaces the location only if it still equals *expect (same file, offset,
  * timestamp); returns 1 if it did. */
 int bc_keydir_replace_if(bc_keydir *kd, const void *key, size_t klen,

@@ -168,7 +168,7 @@ static int open_active(strata_bitcask *db, uint32_t id, uint64_t size,
     env_close(rf);
     rf = NULL;
   }
-  bc_file f = {id, rf, 0, 0, 0, 0};
+  bc_file f = {id, rf, 0, 0, 0, 0, 0};
   pthread_rwlock_wrlock(&db->mu); /* readers of active_id hold mu */
   if (create) rc = bc_add_file(db, &f);
   if (rc == STRATA_OK) {
