@@ -20,6 +20,7 @@
  */
 #include "bitcask/bc_keydir.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,9 +33,10 @@ enum {
   ENTRY_SHIFT = 16,
   ENTRY_CHUNK = 1 << ENTRY_SHIFT, /* entries per chunk */
   KEY_SHIFT = 21,
-  KEY_CHUNK = 1 << KEY_SHIFT, /* bytes per key chunk (a huge page) */
+  KEY_CHUNK = 1 << KEY_SHIFT, /* bytes per key chunk */
   MAX_KEY_CHUNKS = 2048,      /* 32-bit key references */
   MOVE_STEP = 256,            /* old slots moved per mutation */
+  POOL_MAX = 4,               /* ready chunks a pool holds */
   MIN_SLOTS = 64
 };
 
@@ -50,6 +52,10 @@ typedef struct packed {
   uint32_t key_ref; /* key chunk << 21 | offset; FREE_REF when free */
   uint32_t expiry;  /* unix seconds, 0 = never */
 } packed;
+
+_Static_assert(ENTRY_CHUNK * sizeof(packed) == BC_KEYDIR_CHUNK &&
+                   KEY_CHUNK == BC_KEYDIR_CHUNK,
+               "entry and key chunks share the pool's size");
 
 typedef struct table {
   uint64_t *slots; /* hash << 32 | (entry number + 1); 0 empty */
@@ -71,6 +77,7 @@ struct bc_keydir {
   size_t move_at;    /* next slot of `old` to move */
   size_t count;      /* keys held */
   size_t tombstones; /* keys whose entry is a tombstone */
+  bc_keydir_pool *pool; /* ready chunks, while open loads hints; or NULL */
 };
 
 enum {
@@ -109,14 +116,56 @@ static void slots_free(uint64_t *slots, size_t cap) {
     munmap(slots, cap * sizeof(uint64_t));
 }
 
-/* Chunk number i of `bytes` (entries or keys). */
-static void *chunk_alloc(size_t i, size_t bytes) {
-  return (void)i, malloc(bytes);
+/* Chunks made ready (their pages faulted in) by another thread ahead of the
+ * inserts that need them. */
+struct bc_keydir_pool {
+  pthread_mutex_t mu;           /* guards n */
+  size_t n;                     /* ready chunks held */
+  void *ready[POOL_MAX];        /* them */
+};
+
+bc_keydir_pool *bc_keydir_pool_create(void) {
+  bc_keydir_pool *p = calloc(1, sizeof *p);
+  if (p) pthread_mutex_init(&p->mu, NULL);
+  return p;
 }
 
-static void chunk_free(size_t i, void *p, size_t bytes) {
-  (void)i, (void)bytes;
+void bc_keydir_pool_destroy(bc_keydir_pool *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->n; i++)
+    free(p->ready[i]);
+  pthread_mutex_destroy(&p->mu);
   free(p);
+}
+
+void bc_keydir_pool_fill(bc_keydir_pool *p) {
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    int full = p->n == POOL_MAX;
+    pthread_mutex_unlock(&p->mu);
+    if (full) return;
+    void *c = malloc(BC_KEYDIR_CHUNK);
+    if (!c) return; /* the inserter allocates its own */
+    memset(c, 0, BC_KEYDIR_CHUNK); /* the faults, here rather than there */
+    pthread_mutex_lock(&p->mu);
+    p->ready[p->n++] = c; /* room: only this thread adds */
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+void bc_keydir_set_pool(bc_keydir *kd, bc_keydir_pool *p) { kd->pool = p; }
+
+/* A chunk of BC_KEYDIR_CHUNK bytes (entries or keys): a ready one from the
+ * pool if there is one. */
+static void *chunk_alloc(bc_keydir *kd) {
+  bc_keydir_pool *p = kd->pool;
+  void *c = NULL;
+  if (p) {
+    pthread_mutex_lock(&p->mu);
+    if (p->n) c = p->ready[--p->n];
+    pthread_mutex_unlock(&p->mu);
+  }
+  return c ? c : malloc(BC_KEYDIR_CHUNK);
 }
 
 uint32_t bc_keydir_hash(const void *key, size_t klen) {
@@ -172,9 +221,9 @@ bc_keydir *bc_keydir_create(void) {
 void bc_keydir_destroy(bc_keydir *kd) {
   if (!kd) return;
   for (size_t i = 0; i < kd->nechunks; i++)
-    chunk_free(i, kd->echunks[i], ENTRY_CHUNK * sizeof(packed));
+    free(kd->echunks[i]);
   for (size_t i = 0; i < kd->nkchunks; i++)
-    chunk_free(i, kd->kchunks[i], KEY_CHUNK);
+    free(kd->kchunks[i]);
   free(kd->echunks);
   free(kd->kchunks);
   slots_free(kd->cur.slots, kd->cur.cap);
@@ -287,7 +336,7 @@ static int new_entry(bc_keydir *kd, uint32_t *n) {
     if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->echunks = v;
     if (!(v[kd->nechunks] =
-              chunk_alloc(kd->nechunks, ENTRY_CHUNK * sizeof(packed))))
+              chunk_alloc(kd)))
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->nechunks++;
   }
@@ -306,7 +355,7 @@ static int store_key(bc_keydir *kd, const void *key, size_t klen,
     uint8_t **v = realloc(kd->kchunks, (kd->nkchunks + 1) * sizeof *v);
     if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->kchunks = v;
-    if (!(v[kd->nkchunks] = chunk_alloc(kd->nkchunks, KEY_CHUNK)))
+    if (!(v[kd->nkchunks] = chunk_alloc(kd)))
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->nkchunks++;
     kd->kused = 0;
@@ -427,6 +476,22 @@ int bc_keydir_remove_if(bc_keydir *kd, const void *key, size_t klen,
   e->size = kd->free_head;
   kd->free_head = (uint32_t)n + 1;
   return 1;
+}
+
+void bc_keydir_populate(bc_keydir *kd, int part, int parts) {
+  if (kd->cur.cap < MMAP_SLOTS) return; /* calloc'd: small */
+  size_t bytes = kd->cur.cap * sizeof(uint64_t);
+  size_t per = (bytes / (size_t)parts + HUGE - 1) & ~(size_t)(HUGE - 1);
+  size_t from = per * (size_t)part;
+  if (from >= bytes) return;
+  size_t n = bytes - from < per ? bytes - from : per;
+#ifdef MADV_POPULATE_WRITE
+  madvise((uint8_t *)kd->cur.slots + from, n, MADV_POPULATE_WRITE);
+#else
+  volatile uint8_t *p = (uint8_t *)kd->cur.slots + from; /* zero already */
+  for (size_t i = 0; i < n; i += 4096)
+    p[i] = 0;
+#endif
 }
 
 size_t bc_keydir_count(const bc_keydir *kd) { return kd->count; }

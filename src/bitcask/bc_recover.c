@@ -354,6 +354,7 @@ typedef struct hint_pipe {
   int threaded;                  /* 1: a decoder thread runs */
   int stop;                      /* inserter gave up: decoder must end */
   pthread_t thread;              /* the decoder */
+  bc_keydir_pool *pool;          /* keydir chunks the decoder makes ready */
   pthread_mutex_t mu;            /* guards made, done, stop */
   pthread_cond_t cv;             /* signalled on every change of them */
 } hint_pipe;
@@ -366,6 +367,9 @@ static hint_batch *pipe_push(void *arg, hint_batch *b, int *rc) {
   pthread_mutex_lock(&hp->mu);
   hp->made++;
   pthread_cond_broadcast(&hp->cv);
+  pthread_mutex_unlock(&hp->mu);
+  bc_keydir_pool_fill(hp->pool);
+  pthread_mutex_lock(&hp->mu);
   while (!hp->stop && hp->made - hp->done >= HINT_QUEUE)
     pthread_cond_wait(&hp->cv, &hp->mu);
   int stop = hp->stop;
@@ -382,6 +386,8 @@ static void *pipe_main(void *arg) {
   hint_pipe *hp = arg;
   strata_bitcask *db = hp->db;
   hint_batch *b = hp->ring[0];
+  bc_keydir_populate(db->kd, 1, 2); /* the inserter does part 0 */
+  bc_keydir_pool_fill(hp->pool);
   for (size_t j = 0; j < hp->nids; j++) {
     char path[4096];
     uint64_t size = 0;
@@ -424,6 +430,9 @@ static void pipe_end(hint_pipe *hp) {
     pthread_mutex_destroy(&hp->mu);
     pthread_cond_destroy(&hp->cv);
     hp->threaded = 0;
+    bc_keydir_set_pool(hp->db->kd, NULL);
+    bc_keydir_pool_destroy(hp->pool);
+    hp->pool = NULL;
   }
   for (int i = 0; i < HINT_QUEUE; i++)
     if (hp->ring[i]) {
@@ -441,14 +450,19 @@ static int pipe_start(hint_pipe *hp, uint64_t hint_bytes) {
     if (!(hp->ring[i] = calloc(1, sizeof(hint_batch))))
       return st_error(STRATA_NO_MEMORY, "bitcask: out of memory");
   if (hp->nids == 0 || hint_bytes < bc_hint_thread_min) return STRATA_OK;
+  if (!(hp->pool = bc_keydir_pool_create())) return STRATA_OK; /* inline */
   pthread_mutex_init(&hp->mu, NULL);
   pthread_cond_init(&hp->cv, NULL);
   if (pthread_create(&hp->thread, NULL, pipe_main, hp) != 0) {
     pthread_mutex_destroy(&hp->mu);
     pthread_cond_destroy(&hp->cv);
+    bc_keydir_pool_destroy(hp->pool);
+    hp->pool = NULL;
     return STRATA_OK; /* decode inline */
   }
+  bc_keydir_set_pool(hp->db->kd, hp->pool);
   hp->threaded = 1;
+  bc_keydir_populate(hp->db->kd, 0, 2); /* the decoder does part 1 */
   return STRATA_OK;
 }
 
