@@ -146,7 +146,14 @@ void bc_keydir_pool_fill(bc_keydir_pool *p) {
     if (full) return;
     void *c = malloc(BC_KEYDIR_CHUNK);
     if (!c) return; /* the inserter allocates its own */
-    memset(c, 0, BC_KEYDIR_CHUNK); /* the faults, here rather than there */
+    /* the faults, here rather than there (the contents need not be zero) */
+    int done = 0;
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t a = ((uintptr_t)c + 4095) & ~(uintptr_t)4095;
+    uintptr_t z = ((uintptr_t)c + BC_KEYDIR_CHUNK) & ~(uintptr_t)4095;
+    done = madvise((void *)a, z - a, MADV_POPULATE_WRITE) == 0;
+#endif
+    if (!done) memset(c, 0, BC_KEYDIR_CHUNK);
     pthread_mutex_lock(&p->mu);
     p->ready[p->n++] = c; /* room: only this thread adds */
     pthread_mutex_unlock(&p->mu);

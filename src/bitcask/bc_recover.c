@@ -13,6 +13,15 @@
  * data file is then scanned and reports its own damage). Entries are applied
  * newest-timestamp-wins, so files may be read in any order and a partly
  * applied hint followed by a scan of its data file is harmless.
+ *
+ * Speed (10M keys: open from hints must beat scanning by 5x): the keydir is
+ * sized from the hint files' bytes before loading; with at least
+ * bc_hint_thread_min bytes of hints a second thread reads, verifies and
+ * decodes them and hashes their keys, in batches handed over a small ring,
+ * while this thread only inserts (prefetching slots ahead); that thread also
+ * faults in half of the slot table and the keydir's next chunks (a pool), so
+ * page faults leave the inserting thread. Each file's live bytes are kept as
+ * entries are added or replaced, so no walk over the keydir follows.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -32,7 +41,9 @@ enum {
   SALVAGE_LIMIT = 64 << 20, /* bytes of one region searched for keys */
   HINT_BATCH = 2048,        /* hint entries per batch handed to the keydir */
   HINT_KEYS = 64 << 10,     /* key bytes per batch (more for a longer key) */
-  HINT_QUEUE = 4,           /* batches in flight between the two threads */
+  HINT_QUEUE = 16,          /* batches in flight between the two threads
+                               (room for the decoder to run ahead while the
+                               inserter is descheduled, and back) */
   HINT_AHEAD = 16           /* keydir slots prefetched ahead of inserts */
 };
 
