@@ -11,13 +11,17 @@
 #   make bench-sstable  the table benchmark (Release, build-release/)
 #   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
 #   make format     clang-format every source file
+#   make install    PREFIX=/usr/local (DESTDIR honoured): library, header, tool,
+#                   strata.pc, man page; make uninstall removes those files
 
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal test-tsan format clean
+PREFIX ?= /usr/local
+
+.PHONY: install uninstall all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal test-tsan format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -83,3 +87,19 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz build-release
+
+# install keeps the list of files it wrote in build/installed_files.txt
+# (DESTDIR included); uninstall removes exactly those files.
+install: all
+	@$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build
+	@awk -v d="$(DESTDIR)" 'NF { print d $$0 }' build/install_manifest.txt >> build/installed_files.txt
+
+uninstall:
+	@test -f build/installed_files.txt || { echo "make uninstall: nothing installed from build/ (no build/installed_files.txt)" >&2; exit 1; }
+	@while IFS= read -r f; do \
+	  if [ -n "$$f" ] && { [ -e "$$f" ] || [ -L "$$f" ]; }; then \
+	    echo "-- Removing: $$f"; rm -f "$$f"; \
+	  fi; \
+	done < build/installed_files.txt
+	@rm -f build/installed_files.txt
