@@ -31,7 +31,15 @@ struct sst_table_cache {
   size_t open;            /* tables open (listed or not) */
   sst_table_ref head;     /* LRU sentinel */
   pthread_mutex_t mu;     /* guards all of the above but e, dir, o */
+  strata_table_damage_fn on_damage; /* damage met by the tables, or NULL */
+  void *damage_arg;                 /* its argument */
 };
+
+void sst_table_cache_set_damage(sst_table_cache *c, strata_table_damage_fn fn,
+                                void *arg) {
+  c->on_damage = fn;
+  c->damage_arg = arg;
+}
 
 sst_table_cache *sst_table_cache_create(env *e, const char *dir,
                                         size_t max_open,
@@ -109,7 +117,17 @@ int sst_table_cache_get(sst_table_cache *c, uint64_t number, sst_table **t,
   char name[4096];
   sst_table_file_name(name, sizeof name, c->dir, number);
   sst_table *opened;
-  int rc = sst_table_open(c->e, name, &c->o, NULL, NULL, &opened);
+  int rc = sst_table_open(c->e, name, &c->o, c->on_damage, c->damage_arg,
+                          &opened);
+  if (rc == STRATA_NOT_FOUND) { /* LevelDB before 1.16 named tables .sst */
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".ldb") == 0) {
+      memcpy(name + n - 4, ".sst", 4);
+      rc = sst_table_open(c->e, name, &c->o, c->on_damage, c->damage_arg,
+                          &opened);
+      if (rc == STRATA_NOT_FOUND) memcpy(name + n - 4, ".ldb", 4);
+    }
+  }
   if (rc) return rc;
   sst_table_ref *nr = calloc(1, sizeof *nr);
   if (!nr) {

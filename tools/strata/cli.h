@@ -211,6 +211,18 @@ typedef struct cli_drops {
 void cli_drops_collect(void *arg, const strata_damage *d);
 void cli_drops_free(cli_drops *d);
 
+/* MANIFEST files (cmd_manifest.c). 1 for MANIFEST-* names. dump_record:
+ * the fields of one record as text lines, or (with --json) as members
+ * "fields" (and "error", "data" if it does not decode) of the record object
+ * `w` is writing. check_record: 1 if the record decodes; otherwise appends a
+ * "bad-record" region covering it to `drops` and returns 0. */
+int cli_is_manifest(const char *path);
+void cli_manifest_dump_record(const cli_options *o, json_writer *w,
+                              const void *data, size_t size);
+int cli_manifest_check_record(const char *path, const void *data, size_t size,
+                              const strata_log_record_info *info,
+                              cli_drops *drops);
+
 /* ---- commands ----------------------------------------------------------- */
 
 /* A command: `o->argv[0]` is the command word. Returns a cli_exit code. */

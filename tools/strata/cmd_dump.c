@@ -6,6 +6,8 @@
  *   <TAB>put<TAB>KEY<TAB>VALUE      one line per operation, when the record
  *   <TAB>del<TAB>KEY                decodes as a write batch
  *   <TAB>data<TAB>BYTES             the record itself, when it does not
+ *   <TAB>FIELD<TAB>...              MANIFEST-* files: one line per field of
+ *                                   the edit (cmd_manifest.c)
  *   drop<TAB>offset=N<TAB>bytes=N<TAB>kind=K<TAB>reason=R<TAB>records=N<TAB>tail=yes|no
  *   summary<TAB>file=F<TAB>policy=P<TAB>records=N<TAB>bytes=N<TAB>drops=N<TAB>dropped_bytes=N
  * `length` and summary `bytes` count record payload; drop `bytes` count file
@@ -26,6 +28,7 @@
 
 typedef struct dump {
   const cli_options *o; /* the options (hex, json) */
+  int manifest;         /* 1: a MANIFEST-* file, records are edits */
   json_writer json;     /* the JSON writer, with --json */
   uint64_t records;     /* records printed */
   uint64_t bytes;       /* their payload bytes */
@@ -63,8 +66,8 @@ static void print_record(dump *d, const void *data, size_t size,
                          const strata_log_record_info *info) {
   uint64_t seq = 0;
   uint32_t count = 0;
-  int batch =
-      strata_batch_decode(data, size, &seq, &count, NULL, NULL) == STRATA_OK;
+  int batch = !d->manifest && strata_batch_decode(data, size, &seq, &count,
+                                                  NULL, NULL) == STRATA_OK;
   d->records++;
   d->bytes += size;
   if (d->o->json) {
@@ -76,7 +79,9 @@ static void print_record(dump *d, const void *data, size_t size,
     json_uint(w, size);
     json_key(w, "fragments");
     json_uint(w, info->fragments);
-    if (batch) {
+    if (d->manifest) {
+      cli_manifest_dump_record(d->o, w, data, size);
+    } else if (batch) {
       json_key(w, "batch");
       json_object_begin(w);
       json_key(w, "sequence");
@@ -97,7 +102,10 @@ static void print_record(dump *d, const void *data, size_t size,
   }
   printf("record\toffset=%" PRIu64 "\tlength=%zu\tfragments=%" PRIu32,
          info->offset, size, info->fragments);
-  if (batch) {
+  if (d->manifest) {
+    putchar('\n');
+    cli_manifest_dump_record(d->o, NULL, data, size);
+  } else if (batch) {
     printf("\tseq=%" PRIu64 "\tcount=%" PRIu32 "\n", seq, count);
     strata_batch_decode(data, size, NULL, NULL, print_op, d);
   } else {
@@ -238,7 +246,7 @@ static int dump_file(const cli_options *o, const char *path) {
     return cli_fail(st, path);
   }
 
-  dump d = {.o = o};
+  dump d = {.o = o, .manifest = cli_is_manifest(path)};
   json_init(&d.json, stdout);
   if (o->json) {
     json_object_begin(&d.json);

@@ -17,6 +17,8 @@
  * A damaged Bitcask directory also lists the keys whose newest record was
  * lost (cmd_kv.c): text lines "FILE: damage at offset N lost the newest
  * record of key K", JSON member "lost_keys".
+ * In MANIFEST-* files every record must also decode as an edit; one that
+ * does not is a region of kind bad-record (cmd_manifest.c).
  * Table files (*.ldb, *.sst) are checked block by block (cmd_table.c):
  * "records" counts their intact entries, and each damaged block is a region
  * whose reason names the block kind and the keys it covered.
@@ -83,8 +85,12 @@ static int check_file(verify *v, const char *path) {
   if (rc == STRATA_OK) {
     const void *data;
     size_t size;
-    while ((rc = strata_log_reader_next(r, &data, &size, NULL)) == STRATA_OK)
-      f->records++;
+    strata_log_record_info info;
+    int manifest = cli_is_manifest(path);
+    while ((rc = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK)
+      if (!manifest ||
+          cli_manifest_check_record(path, data, size, &info, &v->drops))
+        f->records++;
     if (rc == STRATA_END) rc = STRATA_OK;
   }
   f->drops = v->drops.n - f->first_drop;
