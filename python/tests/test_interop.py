@@ -89,3 +89,71 @@ class ToolThenPython(TempDirTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+EXAMPLES = os.path.join(os.path.dirname(TOOL), "examples")
+
+
+@unittest.skipUnless(strata.HAVE_LSM, "no LSM engine in this library")
+class LSMWrittenElsewhere(TempDirTest):
+    @unittest.skipUnless(os.path.exists(os.path.join(EXAMPLES, "lsm_basics")),
+                         "examples not built")
+    def test_written_by_a_c_program(self):
+        p = self.path("db")
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        import subprocess
+        subprocess.run([os.path.join(EXAMPLES, "lsm_basics"), p], check=True,
+                       capture_output=True, env=env)
+        with strata.open(p) as db:
+            self.assertIsInstance(db, strata.DB)
+            self.assertEqual(dict(db.items()), {b"pear": b"green"})
+
+    def test_written_by_leveldb(self):
+        import ctypes
+        import ctypes.util
+        name = ctypes.util.find_library("leveldb")
+        if not name:
+            self.skipTest("libleveldb not installed")
+        ldb = ctypes.CDLL(name)
+        P, S = ctypes.c_void_p, ctypes.c_size_t
+        ldb.leveldb_options_create.restype = P
+        ldb.leveldb_options_set_create_if_missing.argtypes = [P, ctypes.c_ubyte]
+        ldb.leveldb_open.restype = P
+        ldb.leveldb_open.argtypes = [P, ctypes.c_char_p,
+                                     ctypes.POINTER(ctypes.c_char_p)]
+        ldb.leveldb_writeoptions_create.restype = P
+        ldb.leveldb_put.argtypes = [P, P, ctypes.c_char_p, S, ctypes.c_char_p,
+                                    S, ctypes.POINTER(ctypes.c_char_p)]
+        ldb.leveldb_delete.argtypes = [P, P, ctypes.c_char_p, S,
+                                       ctypes.POINTER(ctypes.c_char_p)]
+        ldb.leveldb_compact_range.argtypes = [P, ctypes.c_char_p, S,
+                                              ctypes.c_char_p, S]
+        ldb.leveldb_close.argtypes = [P]
+        for fn in ("leveldb_options_destroy", "leveldb_writeoptions_destroy"):
+            getattr(ldb, fn).argtypes = [P]
+        p = self.path("leveldb")
+        opts = ldb.leveldb_options_create()
+        ldb.leveldb_options_set_create_if_missing(opts, 1)
+        err = ctypes.c_char_p()
+        db = ldb.leveldb_open(opts, p.encode(), ctypes.byref(err))
+        self.assertIsNone(err.value)
+        wo = ldb.leveldb_writeoptions_create()
+        for i in range(3000):
+            k, v = b"key%05d" % i, b"value%d" % i
+            ldb.leveldb_put(db, wo, k, len(k), v, len(v), ctypes.byref(err))
+        ldb.leveldb_compact_range(db, None, 0, None, 0)  # tables
+        for i in range(0, 3000, 7):  # and a log
+            k = b"key%05d" % i
+            ldb.leveldb_delete(db, wo, k, len(k), ctypes.byref(err))
+        self.assertIsNone(err.value)
+        ldb.leveldb_close(db)
+        ldb.leveldb_writeoptions_destroy(wo)
+        ldb.leveldb_options_destroy(opts)
+        with strata.open(p) as sdb:
+            self.assertIsInstance(sdb, strata.DB)
+            self.assertEqual(sdb[b"key00001"], b"value1")
+            self.assertNotIn(b"key00007", sdb)
+            self.assertEqual(len(sdb), 3000 - len(range(0, 3000, 7)))
+            self.assertEqual(list(sdb.keys(b"key02998")),
+                             [b"key02998", b"key02999"])
