@@ -45,7 +45,8 @@ static const detail details[] = {
      "was lost. Exit 0 when clean, 1 when damage was found.\n"},
     {"dump",
      "Prints one line per record: offset, length, fragments, and, for a\n"
-     "write batch, its sequence number and one line per operation;\n"
+     "write batch, its sequence number and one line per operation; for a\n"
+     "MANIFEST record, one line per field (log-number, new-file, ...);\n"
      "otherwise the record's bytes. Each dropped region is printed where it\n"
      "lies, then a summary line. For a table every block and entry is\n"
      "printed. A WAL directory dumps its segments in order.\n"
