@@ -423,7 +423,8 @@ void db_delete_obsolete(strata_db *db) {
     pthread_mutex_unlock(&vs->apply_mu);
     return;
   }
-  qsort(live.v, live.n, sizeof *live.v, cmp_u64);
+  if (live.n) /* live.v is NULL when empty: qsort must not see it */
+    qsort(live.v, live.n, sizeof *live.v, cmp_u64);
   for (size_t i = 0; i < count; i++) {
     lsm_file_type t;
     uint64_t num;
