@@ -259,6 +259,7 @@ static int run_plan(strata_db *db, const sst_version *sv, const sst_plan *p,
   free(outs.nums.v);
   pthread_mutex_lock(&db->mu);
   db->compacting = 0;
+  pthread_cond_broadcast(&db->bg_cv); /* stalled writers re-check level 0 */
   if (!rc) {
     db->st.compactions++;
     db->st.bytes_read_compaction += p->trivial_move ? 0 : in_bytes;
