@@ -96,10 +96,5 @@ install: all
 	@awk -v d="$(DESTDIR)" 'NF { print d $$0 }' build/install_manifest.txt >> build/installed_files.txt
 
 uninstall:
-	@test -f build/installed_files.txt || { echo "make uninstall: nothing installed from build/ (no build/installed_files.txt)" >&2; exit 1; }
-	@while IFS= read -r f; do \
-	  if [ -n "$$f" ] && { [ -e "$$f" ] || [ -L "$$f" ]; }; then \
-	    echo "-- Removing: $$f"; rm -f "$$f"; \
-	  fi; \
-	done < build/installed_files.txt
+	@bash scripts/uninstall.sh build/installed_files.txt
 	@rm -f build/installed_files.txt

@@ -4,7 +4,8 @@
 # checks the files and the shared library's soname, then compiles every
 # examples/*.c against the installed copy with
 # `pkg-config --cflags --libs strata` (shared: run with LD_LIBRARY_PATH) and
-# `pkg-config --static --libs strata` (the archive), and runs each one.
+# `pkg-config --static --libs strata` (the archive), and runs each one;
+# then uninstalls (scripts/uninstall.sh, as `make uninstall`).
 #
 # Environment (set by ctest): STRATA_BUILD (the build directory),
 # STRATA_SOURCE, STRATA_TMP, STRATA_TEST_CFLAGS (sanitizer flags the library
@@ -101,6 +102,15 @@ for src in "$SRC"/examples/*.c; do
   done
 done
 if [ "$n" -ge 3 ]; then pass; else fail "only $n examples found"; fi
+
+# uninstall (what `make uninstall` runs) removes exactly what was installed
+cp "$BUILD/install_manifest_Unspecified.txt" "$WORK/installed_files.txt"
+echo "$P/unrelated" >"$P/unrelated"
+check "uninstall" bash "$SRC/scripts/uninstall.sh" "$WORK/installed_files.txt"
+left=$(cd "$P" && find . -type f -o -type l | sort | tr '\n' ' ')
+if [ "$left" == "./unrelated " ]; then pass; else
+  fail "after uninstall the prefix holds: $left"
+fi
 
 echo "$passed passed, $failed failed ($n examples built and run both ways)"
 [ "$failed" -eq 0 ]
