@@ -5,6 +5,7 @@ import ctypes
 import os
 import shutil
 import subprocess
+import sys
 import unittest
 
 from helpers import ROOT, TempDirTest, strata
@@ -42,6 +43,23 @@ class Open(TempDirTest):
     def test_lsm_absent_is_clear(self):
         with self.assertRaises(NotImplementedError):
             strata.open(self.path("l"))
+
+    def test_import_from_the_source_tree_finds_build(self):
+        # The acceptance: `python3 -c 'import strata'` from python/
+        # with nothing set loads the library of the source tree's build/.
+        lib = os.path.join(ROOT, "build", "libstrata.so")
+        if not os.path.exists(lib):
+            self.skipTest("no build/libstrata.so")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("STRATA_LIB", "LD_PRELOAD", "PYTHONPATH")}
+        p = subprocess.run(
+            [sys.executable, "-c",
+             "import strata; print(strata.library_path, strata.version())"],
+            cwd=os.path.join(ROOT, "python"), env=env, capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        path, version = p.stdout.decode().split()
+        self.assertEqual(os.path.realpath(path), os.path.realpath(lib))
+        self.assertEqual(version, strata.version())
 
     def test_version(self):
         v = strata.version()
