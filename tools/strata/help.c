@@ -23,8 +23,10 @@ static const detail details[] = {
      "With --sync the write is on disk before strata exits.\n"},
     {"get",
      "Prints the value and a newline. Exit 1 (and nothing on stdout) if the\n"
-     "key is absent. A value whose record fails its checksum is never\n"
-     "printed: the command fails with exit 3 and names the file and offset.\n"},
+     "key is absent. A damaged value is never printed: either opening the\n"
+     "database dropped its record (a warning names the key, which then\n"
+     "reads as absent or older), or get fails with exit 3 naming the file\n"
+     "and offset.\n"},
     {"del", "Deleting an absent key succeeds.\n"},
     {"load",
      "Reads lines KEY<TAB>VALUE from FILE, or from stdin when FILE is - or\n"
