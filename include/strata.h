@@ -759,9 +759,12 @@ typedef struct strata_edit_field {
 } strata_edit_field;
 typedef int (*strata_edit_fn)(void *arg, const strata_edit_field *f);
 
-/* Decodes one MANIFEST record, calling fn per field in order (a non-zero
- * return stops and is returned). STRATA_CORRUPTION for an unknown tag or a
- * field that overruns the record (fields before it were delivered). */
+/* Decodes one MANIFEST record, calling fn (may be NULL: check only) per field
+ * in record order (a non-zero return stops and is returned).
+ * STRATA_CORRUPTION for an unknown tag or a field that overruns the record or
+ * is otherwise malformed — tag 8, a level >= 7, an internal key shorter than
+ * 8 bytes, a repeated tag 1, 2, 3, 4 or 9 (docs/formats/manifest.md) — with a
+ * message naming the field and its offset; fields before it were delivered. */
 int strata_manifest_edit_decode(const void *rec, size_t size, strata_edit_fn fn,
                                 void *arg);
 /* ==== end of the LSM-tree engine ========================================= */

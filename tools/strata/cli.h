@@ -211,7 +211,7 @@ typedef struct cli_drops {
 void cli_drops_collect(void *arg, const strata_damage *d);
 void cli_drops_free(cli_drops *d);
 
-/* MANIFEST files (cmd_manifest.c). 1 for MANIFEST-* names. dump_record:
+/* MANIFEST files (manifest.c). 1 for MANIFEST-* names. dump_record:
  * the fields of one record as text lines, or (with --json) as members
  * "fields" (and "error", "data" if it does not decode) of the record object
  * `w` is writing. check_record: 1 if the record decodes; otherwise appends a

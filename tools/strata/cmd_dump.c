@@ -7,7 +7,7 @@
  *   <TAB>del<TAB>KEY                decodes as a write batch
  *   <TAB>data<TAB>BYTES             the record itself, when it does not
  *   <TAB>FIELD<TAB>...              MANIFEST-* files: one line per field of
- *                                   the edit (cmd_manifest.c)
+ *                                   the edit (manifest.c)
  *   drop<TAB>offset=N<TAB>bytes=N<TAB>kind=K<TAB>reason=R<TAB>records=N<TAB>tail=yes|no
  *   summary<TAB>file=F<TAB>policy=P<TAB>records=N<TAB>bytes=N<TAB>drops=N<TAB>dropped_bytes=N
  * `length` and summary `bytes` count record payload; drop `bytes` count file

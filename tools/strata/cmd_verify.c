@@ -18,7 +18,7 @@
  * lost (cmd_kv.c): text lines "FILE: damage at offset N lost the newest
  * record of key K", JSON member "lost_keys".
  * In MANIFEST-* files every record must also decode as an edit; one that
- * does not is a region of kind bad-record (cmd_manifest.c).
+ * does not is a region of kind bad-record (manifest.c).
  * Table files (*.ldb, *.sst) are checked block by block (cmd_table.c):
  * "records" counts their intact entries, and each damaged block is a region
  * whose reason names the block kind and the keys it covered.
