@@ -60,8 +60,7 @@ class ToolThenPython(TempDirTest):
         rc, out, err = tool("wal", "replay", p, "--after", "4")
         self.assertEqual((rc, out), (0, b"5\tput\td\t4\n"), err)
 
-    @unittest.skipUnless(strata.HAVE_LSM, "no LSM engine in this library")
-    def test_lsm_both_ways(self):
+        def test_lsm_both_ways(self):
         p = self.path("lsm")
         rc, _, err = tool("put", p, "apple", "red")  # lsm is the default
         if rc == 4 and "not available yet" in err:
@@ -94,7 +93,6 @@ if __name__ == "__main__":
 EXAMPLES = os.path.join(os.path.dirname(TOOL), "examples")
 
 
-@unittest.skipUnless(strata.HAVE_LSM, "no LSM engine in this library")
 class LSMWrittenElsewhere(TempDirTest):
     @unittest.skipUnless(os.path.exists(os.path.join(EXAMPLES, "lsm_basics")),
                          "examples not built")

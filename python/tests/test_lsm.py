@@ -1,7 +1,6 @@
 """The LSM store (strata.DB) from Python: mapping access, ordered and ranged
 iteration both ways, batches, snapshots, persistence across flush and
-compaction, and a damaged table. Skipped while the library has no LSM
-engine."""
+compaction, and a damaged table."""
 import glob
 import os
 import unittest
@@ -9,7 +8,6 @@ import unittest
 from helpers import TempDirTest, flip_byte, strata
 
 
-@unittest.skipUnless(strata.HAVE_LSM, "no LSM engine in this library")
 class LSM(TempDirTest):
     def test_mapping_and_ranges(self):
         with strata.DB(self.path("db")) as db:

@@ -39,10 +39,12 @@ class Open(TempDirTest):
         with self.assertRaises(ValueError):
             strata.open(self.path("x"), engine="btree")
 
-    @unittest.skipIf(strata.HAVE_LSM, "the library has the LSM engine")
-    def test_lsm_absent_is_clear(self):
-        with self.assertRaises(NotImplementedError):
-            strata.open(self.path("l"))
+    def test_lsm_is_the_default_engine(self):
+        self.assertTrue(strata.HAVE_LSM)
+        with strata.open(self.path("l")) as db:
+            self.assertIsInstance(db, strata.DB)
+            db[b"k"] = b"v"
+        self.assertEqual(strata.detect_engine(self.path("l")), "lsm")
 
     def test_import_from_the_source_tree_finds_build(self):
         # The acceptance: `python3 -c 'import strata'` from python/
