@@ -60,7 +60,7 @@ class ToolThenPython(TempDirTest):
         rc, out, err = tool("wal", "replay", p, "--after", "4")
         self.assertEqual((rc, out), (0, b"5\tput\td\t4\n"), err)
 
-        def test_lsm_both_ways(self):
+    def test_lsm_both_ways(self):
         p = self.path("lsm")
         rc, _, err = tool("put", p, "apple", "red")  # lsm is the default
         if rc == 4 and "not available yet" in err:
@@ -84,10 +84,6 @@ class ToolThenPython(TempDirTest):
         self.assertEqual((rc, out), (0, b"yes\n"), err)
         rc, out, err = tool("scan", p, "--from", "key1998")
         self.assertEqual(out, b"key1998\t1998\nkey1999\t1999\n", err)
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 EXAMPLES = os.path.join(os.path.dirname(TOOL), "examples")
@@ -155,3 +151,7 @@ class LSMWrittenElsewhere(TempDirTest):
             self.assertEqual(len(sdb), 3000 - len(range(0, 3000, 7)))
             self.assertEqual(list(sdb.keys(b"key02998")),
                              [b"key02998", b"key02999"])
+
+
+if __name__ == "__main__":
+    unittest.main()
