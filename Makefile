@@ -10,6 +10,7 @@
 #   make bench-bitcask  the Bitcask benchmark, 1M and 10M keys (build-release/)
 #   make bench-sstable  the table benchmark (Release, build-release/)
 #   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
+#   make bench-memtable  the LSM memtable alone: 1M random inserts and gets
 #   make format     clang-format every source file
 #   make install    PREFIX=/usr/local (DESTDIR honoured): library, header, tool,
 #                   strata.pc, man page; make uninstall removes those files
@@ -21,7 +22,7 @@ CMAKE ?= cmake
 
 PREFIX ?= /usr/local
 
-.PHONY: install uninstall all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal test-tsan format clean
+.PHONY: install uninstall all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable test-tsan format clean
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -81,6 +82,11 @@ bench-wal:
 	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_wal
 	./build-release/bench_wal --results bench/RESULTS.md
+bench-memtable:
+	@bash scripts/deps.sh build
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_memtable
+	./build-release/bench_memtable
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

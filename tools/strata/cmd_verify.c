@@ -87,10 +87,18 @@ static int check_file(verify *v, const char *path) {
     size_t size;
     strata_log_record_info info;
     int manifest = cli_is_manifest(path);
-    while ((rc = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK)
+    size_t bad = (size_t)-1; /* the last bad-record region, while nothing
+                                intact has followed it */
+    while ((rc = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK) {
       if (!manifest ||
-          cli_manifest_check_record(path, data, size, &info, &v->drops))
+          cli_manifest_check_record(path, data, size, &info, &v->drops)) {
         f->records++;
+        bad = (size_t)-1;
+      } else {
+        bad = v->drops.n - 1;
+      }
+    }
+    if (bad != (size_t)-1 && bad == v->drops.n - 1) v->drops.v[bad].tail = 1;
     if (rc == STRATA_END) rc = STRATA_OK;
   }
   f->drops = v->drops.n - f->first_drop;
