@@ -51,6 +51,7 @@ typedef enum cli_opt {
   CLI_OPT_SEQUENCE, /* --sequence N (log append --batch) */
   CLI_OPT_NUM,      /* --num N (bench) */
   CLI_OPT_DB,       /* --db DIR (bench) */
+  CLI_OPT_ACKNOWLEDGE, /* --acknowledge (verify of an LSM database) */
   CLI_OPT_COUNT
 } cli_opt;
 

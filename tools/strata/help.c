@@ -44,7 +44,11 @@ static const detail details[] = {
      "whatever --recovery says, so every damaged region is listed: file,\n"
      "offset, bytes, kind, records lost. A torn tail counts as damage.\n"
      "A damaged Bitcask directory also names the keys whose newest record\n"
-     "was lost. Exit 0 when clean, 1 when damage was found.\n"},
+     "was lost. Exit 0 when clean, 1 when damage was found.\n"
+     "An LSM database's damage ledger (DIR/LEDGER) lists key ranges whose\n"
+     "newest versions were lost; until acknowledged, reads inside them fail\n"
+     "instead of serving an older version. --acknowledge lists them, clears\n"
+     "the ledger, then verifies.\n"},
     {"dump",
      "Prints one line per record: offset, length, fragments, and, for a\n"
      "write batch, its sequence number and one line per operation; for a\n"

@@ -28,7 +28,7 @@ static const command commands[] = {
     {"scan", cli_cmd_kv, OPT(FROM) | OPT(TO) | OPT(LIMIT) | OPT(REVERSE),
      "scan DB [--from K] [--to K] [--limit N] [--reverse]",
      "KEY<TAB>VALUE lines in key order"},
-    {"verify", cli_cmd_verify, 0, "verify PATH",
+    {"verify", cli_cmd_verify, OPT(ACKNOWLEDGE), "verify PATH [--acknowledge]",
      "check every checksum of a file or directory; exit 1 on damage"},
     {"dump", cli_cmd_dump, 0, "dump FILE|DIR",
      "print a record-log file record by record (a table *.ldb/*.sst: block "

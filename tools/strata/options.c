@@ -77,6 +77,8 @@ static const opt_spec table[] = {
      "bench: entries per workload (default 1000000)"},
     {CLI_OPT_DB, "db", KIND_TEXT, FIELD(db), 0, "DIR",
      "bench: database directory (default $TMPDIR/strata-bench-UID)"},
+    {CLI_OPT_ACKNOWLEDGE, "acknowledge", KIND_MARK, 0, 0, NULL,
+     "verify: clear an LSM database's damage ledger after listing it"},
 };
 
 enum { NOPTS = sizeof table / sizeof table[0] };
