@@ -11,6 +11,7 @@
  * older version of the key is never returned in its place. Under the skip
  * policy a table iterator reports a damaged block and passes over it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,11 +59,35 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   int rc = STRATA_OK;
   int r = mem_get(w.mem, key, klen, w.seq, &val, &vn);
   if (r == MEM_ABSENT && w.imm) r = mem_get(w.imm, key, klen, w.seq, &val, &vn);
+  int from_mem = r != MEM_ABSENT; /* newer than any loss in the ledger */
+  uint64_t fseq = 0;               /* sequence of the table version found */
   if (r < 0)
     rc = oom();
   else if (r == MEM_ABSENT)
-    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn);
+  {
+    lsm_file *due = NULL;
+    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn, &fseq,
+                         &due);
+    if (due) { /* LevelDB's seek compaction */
+      pthread_mutex_lock(&db->mu);
+      if (!db->seek_file && db->o.compaction_style == STRATA_COMPACTION_LEVELED) {
+        db->seek_file = due;
+        due = NULL;
+        db->compact_kick = 1;
+        pthread_cond_broadcast(&db->work_cv);
+      }
+      pthread_mutex_unlock(&db->mu);
+      lsm_file_unref(due);
+    }
+  }
   view_put(&w);
+  char why[512];
+  if (!rc && !from_mem &&
+      lsm_ledger_covers(&db->ledger, key, klen, r == MEM_ABSENT ? 0 : fseq,
+                        why, sizeof why)) {
+    free(val);
+    return ST_CORRUPT("%s: %s", db->dir, why);
+  }
   if (rc) return rc;
   if (r != MEM_FOUND) {
     free(val);
@@ -254,8 +279,69 @@ static sst_iter *level_iter(lsm_version *v, int level, sst_table_cache *tc) {
 /* ---- the public iterator ------------------------------------------------- */
 
 struct strata_iterator {
-  sst_iter *it; /* db_iter over the merge of every source */
+  sst_iter *it;     /* db_iter over the merge of every source */
+  strata_db *db;    /* for the ledger */
+  sst_buf prev;     /* the key before the last move (ledger checks) */
+  int have_prev;    /* prev holds a key */
+  int failed;       /* the move crossed a lost range: not valid */
+  char why[512];    /* which one */
 };
+
+static const uint8_t *cur_key(strata_iterator *it, size_t *n) {
+  *n = 0;
+  return sst_iter_valid(it->it) ? sst_iter_key(it->it, n) : NULL;
+}
+
+/* After a move (forward if `fwd`) from `from` (NULL: from the start or the
+ * end; excluded if `from_open`), checks the keys passed over against the
+ * ledger: a listed range in the gap may have held lost keys, and a key shown
+ * from data not newer than a listed loss may be stale. Under skip the stale
+ * key is hidden and the gap passed (the damage was reported when met);
+ * otherwise the iterator stops with STRATA_CORRUPTION. */
+static void settle(strata_iterator *it, int fwd, const uint8_t *from,
+                   size_t fn, int from_open) {
+  lsm_ledger *l = &it->db->ledger;
+  if (atomic_load(&l->count) == 0) {
+    it->have_prev = 0;
+    return;
+  }
+  int skip = it->db->topts.policy == STRATA_RECOVERY_SKIP;
+  sst_buf hidden = {0}; /* the last key hidden, the gap's new start */
+  for (;;) {
+    size_t kn;
+    const uint8_t *k = cur_key(it, &kn);
+    if (!skip && (fwd ? lsm_ledger_crosses(l, from, fn, from_open, k, kn, 1,
+                                           it->why, sizeof it->why)
+                      : lsm_ledger_crosses(l, k, kn, 1, from, fn, from_open,
+                                           it->why, sizeof it->why))) {
+      it->failed = 1;
+      break;
+    }
+    if (!k || !lsm_ledger_covers(l, k, kn, db_iter_sequence(it->it), it->why,
+                                 sizeof it->why))
+      break;
+    if (!skip) {
+      it->failed = 1;
+      break;
+    }
+    if (sst_buf_set(&hidden, k, kn)) {
+      it->failed = 1;
+      snprintf(it->why, sizeof it->why, "out of memory");
+      break;
+    }
+    from = hidden.data;
+    fn = hidden.len;
+    from_open = 1;
+    if (fwd)
+      sst_iter_next(it->it);
+    else
+      sst_iter_prev(it->it);
+  }
+  sst_buf_free(&hidden);
+  size_t kn;
+  const uint8_t *k = it->failed ? NULL : cur_key(it, &kn);
+  it->have_prev = k && sst_buf_set(&it->prev, k, kn) == 0;
+}
 
 /* The merge of every source of `w` (internal keys), or NULL with rc set. */
 static sst_iter *internal_iter(strata_db *db, view *w, int *rc) {
@@ -296,11 +382,12 @@ int strata_db_iter_create(strata_db *db, const strata_read_options *ro,
   uint64_t seq = w.seq;
   view_put(&w); /* the sources hold their own references */
   if (!m) return rc;
-  strata_iterator *it = malloc(sizeof *it);
+  strata_iterator *it = calloc(1, sizeof *it);
   if (!it) {
     sst_iter_destroy(m);
     return oom();
   }
+  it->db = db;
   it->it = db_iter_create(m, seq);
   if (!it->it) {
     free(it);
@@ -313,21 +400,48 @@ int strata_db_iter_create(strata_db *db, const strata_read_options *ro,
 void strata_iter_destroy(strata_iterator *it) {
   if (!it) return;
   sst_iter_destroy(it->it);
+  sst_buf_free(&it->prev);
   free(it);
 }
-void strata_iter_seek_first(strata_iterator *it) { sst_iter_seek_first(it->it); }
-void strata_iter_seek_last(strata_iterator *it) { sst_iter_seek_last(it->it); }
+
+void strata_iter_seek_first(strata_iterator *it) {
+  it->failed = 0;
+  sst_iter_seek_first(it->it);
+  settle(it, 1, NULL, 0, 0);
+}
+
+void strata_iter_seek_last(strata_iterator *it) {
+  it->failed = 0;
+  sst_iter_seek_last(it->it);
+  settle(it, 0, NULL, 0, 0);
+}
+
 void strata_iter_seek(strata_iterator *it, const void *key, size_t klen) {
+  it->failed = 0;
   sst_iter_seek(it->it, key, klen);
+  settle(it, 1, key, klen, 0);
 }
-void strata_iter_next(strata_iterator *it) {
-  if (sst_iter_valid(it->it)) sst_iter_next(it->it);
+
+/* The gap of a step starts at the key before it (when the ledger was
+ * non-empty then; else conservatively at the start or end). */
+static void step(strata_iterator *it, int fwd) {
+  if (!strata_iter_valid(it)) return;
+  sst_buf from = {0};
+  int have = it->have_prev && sst_buf_set(&from, it->prev.data,
+                                          it->prev.len) == 0;
+  if (fwd)
+    sst_iter_next(it->it);
+  else
+    sst_iter_prev(it->it);
+  settle(it, fwd, have ? from.data : NULL, from.len, 1);
+  sst_buf_free(&from);
 }
-void strata_iter_prev(strata_iterator *it) {
-  if (sst_iter_valid(it->it)) sst_iter_prev(it->it);
-}
+
+void strata_iter_next(strata_iterator *it) { step(it, 1); }
+void strata_iter_prev(strata_iterator *it) { step(it, 0); }
+
 int strata_iter_valid(const strata_iterator *it) {
-  return sst_iter_valid(it->it);
+  return !it->failed && sst_iter_valid(it->it);
 }
 const void *strata_iter_key(const strata_iterator *it, size_t *klen) {
   return sst_iter_key(it->it, klen);
@@ -336,5 +450,7 @@ const void *strata_iter_value(const strata_iterator *it, size_t *vlen) {
   return sst_iter_value(it->it, vlen);
 }
 int strata_iter_status(const strata_iterator *it) {
+  if (it->failed)
+    return ST_CORRUPT("%s: iterator stopped: %s", it->db->dir, it->why);
   return sst_iter_status(it->it);
 }
