@@ -523,8 +523,8 @@ int strata_db_repair(const char *dir, const char *into,
     made = rc == STRATA_OK;
   }
   if (!rc) rc = rep_write(&c, target);
-  env_unlock_file(lock);
   if (!rc && o->in_place) {
+    /* still holding the original's LOCK: nobody opens it mid-swap */
     rc = rep_swap(e, dir, target, backup);
     if (!rc) {
       free(target);
@@ -534,6 +534,7 @@ int strata_db_repair(const char *dir, const char *into,
   } else if (rc && made) {
     strata_db_destroy(target); /* a partial result is never left behind */
   }
+  env_unlock_file(lock);
   for (size_t i = 0; i < c.ntables; i++)
     sst_table_close(c.tables[i]);
   free(c.tables);
