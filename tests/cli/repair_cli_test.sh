@@ -94,6 +94,14 @@ expect_exit 2 "into with in-place" repair db --into x --in-place
 expect_exit 4 "no such db" repair nothing-here
 check "one error line (missing)" one_error_line
 
+# only a WAL, no CURRENT: which engine is it? --engine lsm says
+mkdir walonly
+cp db/000003.log walonly/
+expect_exit 4 "only a WAL: engine unknown" repair walonly
+check "one error line (engine)" one_error_line
+expect_exit 0 "only a WAL, --engine lsm" repair walonly --engine lsm
+check "only a WAL: every key" grep -q '^repaired walonly into walonly.repaired: 300 keys in 1 tables at level 1; 1 damaged regions' "$WORK/out"
+
 # ---- LSM: a damaged table index, --json ---------------------------------------
 size=$(stat -c %s "$T")
 flip_byte "$T" $((size - 48 - 20)) # inside the index block, before the footer
