@@ -742,6 +742,33 @@ int strata_db_get_stats(strata_db *db, strata_db_stats *out);
  * code if it could not be checked. */
 int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg);
 
+/* The damage ledger (docs/formats/ledger.md): key ranges whose newest
+ * versions were lost to damage (WAL regions dropped at open other than a
+ * crash's torn tail; table blocks passed over under the skip policy), kept
+ * in DIR/LEDGER (a file LevelDB ignores) until acknowledged. While a range
+ * is listed, a get that would answer from older data inside it (or find
+ * nothing) fails with STRATA_CORRUPTION, and an iterator that would pass
+ * through it stops with STRATA_CORRUPTION: no value is served as current
+ * when a newer one may have been lost. A WAL region's keys cannot be known,
+ * so it is listed as the whole key space. */
+typedef struct strata_lost_range {
+  const void *lo;      /* lowest user key that may be affected; NULL: none */
+  size_t lo_len;       /* its length */
+  const void *hi;      /* highest user key that may be affected; NULL: none */
+  size_t hi_len;       /* its length */
+  uint64_t sequence;   /* last sequence number in use when it was lost */
+  strata_damage damage; /* where and what (file, offset, bytes, kind,
+                           reason) */
+  uint64_t when;       /* unix time it was recorded */
+} strata_lost_range;
+/* Called per listed range; the struct lives during the call only. */
+typedef void (*strata_lost_fn)(void *arg, const strata_lost_range *r);
+/* Calls fn per listed range; returns how many there are. */
+size_t strata_db_lost_ranges(strata_db *db, strata_lost_fn fn, void *arg);
+/* The user has seen the losses: empties the ledger (durably); reads answer
+ * from the surviving data again. */
+int strata_db_acknowledge(strata_db *db);
+
 /* One field of a MANIFEST record (a LevelDB VersionEdit). Tags: 1 comparator
  * name (key), 2 log number, 3 next file number, 4 last sequence, 5 compact
  * pointer (level, key), 6 deleted file (level, number), 7 new file (level,
@@ -759,9 +786,12 @@ typedef struct strata_edit_field {
 } strata_edit_field;
 typedef int (*strata_edit_fn)(void *arg, const strata_edit_field *f);
 
-/* Decodes one MANIFEST record, calling fn per field in order (a non-zero
- * return stops and is returned). STRATA_CORRUPTION for an unknown tag or a
- * field that overruns the record (fields before it were delivered). */
+/* Decodes one MANIFEST record, calling fn (may be NULL: check only) per field
+ * in record order (a non-zero return stops and is returned).
+ * STRATA_CORRUPTION for an unknown tag or a field that overruns the record or
+ * is otherwise malformed — tag 8, a level >= 7, an internal key shorter than
+ * 8 bytes, a repeated tag 1, 2, 3, 4 or 9 (docs/formats/manifest.md) — with a
+ * message naming the field and its offset; fields before it were delivered. */
 int strata_manifest_edit_decode(const void *rec, size_t size, strata_edit_fn fn,
                                 void *arg);
 /* ==== end of the LSM-tree engine ========================================= */

@@ -61,8 +61,35 @@ void db_on_damage(void *arg, const strata_damage *d) {
   if (db->o.on_damage) db->o.on_damage(db->o.damage_arg, d);
 }
 
+typedef struct dup_check {
+  const strata_damage *d; /* the new report */
+  int found;              /* an entry for the same place exists */
+} dup_check;
+
+static void find_dup(void *arg, const lsm_lost *e) {
+  dup_check *c = arg;
+  if (strcmp(e->file, c->d->file ? c->d->file : "") == 0 &&
+      e->offset == c->d->offset)
+    c->found = 1;
+}
+
 void db_on_table_damage(void *arg, const strata_table_damage *d) {
+  strata_db *db = arg;
   db_on_damage(arg, &d->damage);
+  /* Under skip, readers and compactions pass over a damaged block: what it
+   * held is lost, and older versions of its keys must not show through. */
+  if (db->topts.policy != STRATA_RECOVERY_SKIP || !db->ledger.dir) return;
+  dup_check c = {&d->damage, 0};
+  lsm_ledger_list(&db->ledger, find_dup, &c);
+  if (c.found) return;
+  size_t lon = 0, hin = 0;
+  const uint8_t *lo = d->after, *hi = d->upto;
+  if (lo) lon = d->after_len >= 8 ? d->after_len - 8 : d->after_len;
+  if (hi) hin = d->upto_len >= 8 ? d->upto_len - 8 : d->upto_len;
+  if (lsm_ledger_add(&db->ledger, lo, lon, hi, hin,
+                     atomic_load(&db->last_seq), &d->damage))
+    lsm_info(&db->log, "could not record a lost range in LEDGER: %s",
+             strata_last_error());
 }
 
 void db_set_bg_error(strata_db *db, int rc) {
@@ -198,6 +225,11 @@ static int db_open(strata_db *db) {
   lsm_info_log_open(&db->log, db->e, db->dir, db->o.write_info_log);
   lsm_info(&db->log, "opening %s (strata %s)", db->dir, strata_version());
   if ((rc = open_existing_or_create(db))) return rc;
+  if ((rc = lsm_ledger_open(&db->ledger, db->e, db->dir, db_on_damage, db)))
+    return rc;
+  if (db->ledger.n)
+    lsm_info(&db->log, "LEDGER lists %zu range%s lost to damage", db->ledger.n,
+             db->ledger.n == 1 ? "" : "s");
   if ((rc = lsm_vset_init(&db->vs, db->e, db->dir))) return rc;
   if ((rc = lsm_vset_recover(&db->vs, db_on_damage, db))) return rc;
   if ((rc = check_files(db))) return rc;
@@ -229,7 +261,9 @@ static void db_free(strata_db *db) {
   if (db->wal) log_writer_close(db->wal);
   mem_unref(db->mem);
   mem_unref(db->imm);
+  lsm_file_unref(db->seek_file);
   lsm_vset_free(&db->vs);
+  lsm_ledger_close(&db->ledger);
   sst_table_cache_destroy(db->tc);
   strata_block_cache_destroy(db->cache);
   strata_batch_destroy(db->group);
@@ -573,4 +607,51 @@ int strata_db_flush(strata_db *db) { return db_flush(db); }
 int strata_db_compact_range(strata_db *db, const void *begin, size_t blen,
                             const void *end, size_t elen) {
   return db_compact_range(db, begin, blen, end, elen);
+}
+
+/* ---- the damage ledger --------------------------------------------------- */
+
+typedef struct lost_call {
+  strata_lost_fn fn; /* the caller's callback */
+  void *arg;         /* its argument */
+  size_t n;          /* ranges listed */
+} lost_call;
+
+static void call_lost(void *arg, const lsm_lost *e) {
+  lost_call *c = arg;
+  c->n++;
+  if (!c->fn) return;
+  strata_lost_range r;
+  memset(&r, 0, sizeof r);
+  if (e->has_lo) {
+    r.lo = e->lo.data ? (const void *)e->lo.data : (const void *)"";
+    r.lo_len = e->lo.len;
+  }
+  if (e->has_hi) {
+    r.hi = e->hi.data ? (const void *)e->hi.data : (const void *)"";
+    r.hi_len = e->hi.len;
+  }
+  r.sequence = e->seq_hi;
+  r.damage.file = e->file;
+  r.damage.offset = e->offset;
+  r.damage.bytes = e->bytes;
+  r.damage.kind = (strata_damage_kind)e->kind;
+  r.damage.reason = e->reason;
+  r.when = e->when;
+  c->fn(c->arg, &r);
+}
+
+size_t strata_db_lost_ranges(strata_db *db, strata_lost_fn fn, void *arg) {
+  lost_call c = {fn, arg, 0};
+  lsm_ledger_list(&db->ledger, call_lost, &c);
+  return c.n;
+}
+
+int strata_db_acknowledge(strata_db *db) {
+  size_t n = atomic_load(&db->ledger.count);
+  int rc = lsm_ledger_clear(&db->ledger);
+  if (!rc && n)
+    lsm_info(&db->log, "acknowledged %zu lost range%s; LEDGER cleared", n,
+             n == 1 ? "" : "s");
+  return rc;
 }

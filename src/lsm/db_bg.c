@@ -280,6 +280,50 @@ static int run_plan(strata_db *db, const sst_version *sv, const sst_plan *p,
   return rc;
 }
 
+static int gather(const sst_version *sv, int level, sst_plan *p, sst_buf *lo,
+                  sst_buf *hi, int *have_lo, int *have_hi);
+
+/* LevelDB's seek compaction: a file that lookups read in vain too often is
+ * merged into the next level (with what it overlaps), once nothing by size
+ * is due. */
+static int seek_compaction(strata_db *db, lsm_version *v,
+                           const sst_version *sv, int *did) {
+  pthread_mutex_lock(&db->mu);
+  lsm_file *f = db->seek_file;
+  db->seek_file = NULL;
+  pthread_mutex_unlock(&db->mu);
+  if (!f) return STRATA_OK;
+  int level = f->level, present = 0;
+  for (size_t i = 0; level < LSM_LEVELS - 1 && i < v->n[level]; i++)
+    present |= v->files[level][i] == f;
+  int rc = STRATA_OK;
+  if (present) {
+    sst_plan p;
+    memset(&p, 0, sizeof p);
+    sst_buf lo = {0}, hi = {0};
+    int have_lo = 1, have_hi = 1;
+    if (sst_buf_set(&lo, f->f.smallest, ulen(f->f.smallest_len)) ||
+        sst_buf_set(&hi, f->f.largest, ulen(f->f.largest_len)))
+      rc = st_error(STRATA_NO_MEMORY, "out of memory");
+    if (!rc) rc = gather(sv, level, &p, &lo, &hi, &have_lo, &have_hi);
+    if (!rc) rc = gather(sv, level + 1, &p, &lo, &hi, &have_lo, &have_hi);
+    if (!rc && p.ninputs[level]) {
+      p.level = level;
+      p.output_level = level + 1;
+      p.max_output_size = db->o.max_file_size;
+      p.max_grandparent = 10 * (uint64_t)db->o.max_file_size;
+      p.reason = "seek";
+      *did = 1;
+      rc = run_plan(db, sv, &p, "seek");
+    }
+    sst_plan_free(&p);
+    sst_buf_free(&lo);
+    sst_buf_free(&hi);
+  }
+  lsm_file_unref(f);
+  return rc;
+}
+
 /* Plans and runs one automatic compaction; *did = 0 when none is due. */
 static int compact_once(strata_db *db, int *did) {
   *did = 0;
@@ -323,6 +367,8 @@ static int compact_once(strata_db *db, int *did) {
   if (!rc && p.level >= 0) {
     *did = 1;
     rc = run_plan(db, &sv, &p, p.reason ? p.reason : "due");
+  } else if (!rc) {
+    rc = seek_compaction(db, v, &sv, did);
   }
   sst_plan_free(&p);
   lsm_sst_version_free(&sv);
@@ -439,7 +485,8 @@ void db_delete_obsolete(strata_db *db) {
       break;
     case LSM_FILE_TABLE:
     case LSM_FILE_TEMP:
-      keep = bsearch(&num, live.v, live.n, sizeof *live.v, cmp_u64) != NULL;
+      keep = live.n &&
+             bsearch(&num, live.v, live.n, sizeof *live.v, cmp_u64) != NULL;
       break;
     default:
       break;

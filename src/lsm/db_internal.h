@@ -21,6 +21,7 @@
 #include "log/log_writer.h"
 #include "lsm/db.h"
 #include "lsm/info_log.h"
+#include "lsm/ledger.h"
 #include "lsm/memtable.h"
 #include "lsm/version.h"
 #include "sstable/table_cache.h"
@@ -55,6 +56,7 @@ struct strata_db {
   env_lock *lock;             /* DIR/LOCK */
   lsm_info_log log;           /* DIR/LOG */
   lsm_vset vs;                /* versions and the MANIFEST */
+  lsm_ledger ledger;          /* DIR/LEDGER: ranges lost to damage */
   sst_table_cache *tc;        /* open tables */
   strata_block_cache *cache;  /* block cache (owned), or NULL */
   pthread_mutex_t mu;         /* see above */
@@ -76,6 +78,8 @@ struct strata_db {
   int closing;                /* tells background threads to stop */
   int compacting;             /* a compaction is running */
   int compact_kick;           /* the compaction thread should plan */
+  lsm_file *seek_file;        /* a file read in vain too often (referenced),
+                                 to compact when nothing is more urgent */
   int flush_running;          /* the flush thread is busy */
   pthread_t flush_thr;        /* flushes imm */
   pthread_t compact_thr;      /* automatic compactions */

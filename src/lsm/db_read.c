@@ -58,11 +58,32 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   int rc = STRATA_OK;
   int r = mem_get(w.mem, key, klen, w.seq, &val, &vn);
   if (r == MEM_ABSENT && w.imm) r = mem_get(w.imm, key, klen, w.seq, &val, &vn);
+  int from_mem = r != MEM_ABSENT; /* newer than any loss in the ledger */
   if (r < 0)
     rc = oom();
   else if (r == MEM_ABSENT)
-    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn);
+  {
+    lsm_file *due = NULL;
+    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn, &due);
+    if (due) { /* LevelDB's seek compaction */
+      pthread_mutex_lock(&db->mu);
+      if (!db->seek_file && db->o.compaction_style == STRATA_COMPACTION_LEVELED) {
+        db->seek_file = due;
+        due = NULL;
+        db->compact_kick = 1;
+        pthread_cond_broadcast(&db->work_cv);
+      }
+      pthread_mutex_unlock(&db->mu);
+      lsm_file_unref(due);
+    }
+  }
   view_put(&w);
+  char why[512];
+  if (!rc && !from_mem &&
+      lsm_ledger_covers(&db->ledger, key, klen, why, sizeof why)) {
+    free(val);
+    return ST_CORRUPT("%s: %s", db->dir, why);
+  }
   if (rc) return rc;
   if (r != MEM_FOUND) {
     free(val);
@@ -254,8 +275,40 @@ static sst_iter *level_iter(lsm_version *v, int level, sst_table_cache *tc) {
 /* ---- the public iterator ------------------------------------------------- */
 
 struct strata_iterator {
-  sst_iter *it; /* db_iter over the merge of every source */
+  sst_iter *it;     /* db_iter over the merge of every source */
+  strata_db *db;    /* for the ledger */
+  sst_buf prev;     /* the key before the last move (ledger checks) */
+  int have_prev;    /* prev holds a key */
+  int failed;       /* the move crossed a lost range: not valid */
+  char why[512];    /* which one */
 };
+
+/* After a move: fails the iterator if the keys it passed over (from the
+ * previous position, or from `from`, to the new one, in either direction)
+ * intersect a range the ledger lists, since a newer version there may be
+ * lost. `lo_*`/`hi_*` describe the interval's ends (NULL: unbounded). */
+static void check_crossed(strata_iterator *it, const uint8_t *lo, size_t lon,
+                          int lo_open, const uint8_t *hi, size_t hin,
+                          int hi_open) {
+  lsm_ledger *l = &it->db->ledger;
+  if (atomic_load(&l->count) == 0) {
+    it->have_prev = 0;
+    return;
+  }
+  if (lsm_ledger_crosses(l, lo, lon, lo_open, hi, hin, hi_open, it->why,
+                         sizeof it->why)) {
+    it->failed = 1;
+    return;
+  }
+  size_t kn;
+  const uint8_t *k = sst_iter_valid(it->it) ? sst_iter_key(it->it, &kn) : NULL;
+  it->have_prev = k && sst_buf_set(&it->prev, k, kn) == 0;
+}
+
+static const uint8_t *cur_key(strata_iterator *it, size_t *n) {
+  *n = 0;
+  return sst_iter_valid(it->it) ? sst_iter_key(it->it, n) : NULL;
+}
 
 /* The merge of every source of `w` (internal keys), or NULL with rc set. */
 static sst_iter *internal_iter(strata_db *db, view *w, int *rc) {
@@ -296,11 +349,12 @@ int strata_db_iter_create(strata_db *db, const strata_read_options *ro,
   uint64_t seq = w.seq;
   view_put(&w); /* the sources hold their own references */
   if (!m) return rc;
-  strata_iterator *it = malloc(sizeof *it);
+  strata_iterator *it = calloc(1, sizeof *it);
   if (!it) {
     sst_iter_destroy(m);
     return oom();
   }
+  it->db = db;
   it->it = db_iter_create(m, seq);
   if (!it->it) {
     free(it);
@@ -313,21 +367,54 @@ int strata_db_iter_create(strata_db *db, const strata_read_options *ro,
 void strata_iter_destroy(strata_iterator *it) {
   if (!it) return;
   sst_iter_destroy(it->it);
+  sst_buf_free(&it->prev);
   free(it);
 }
-void strata_iter_seek_first(strata_iterator *it) { sst_iter_seek_first(it->it); }
-void strata_iter_seek_last(strata_iterator *it) { sst_iter_seek_last(it->it); }
+
+void strata_iter_seek_first(strata_iterator *it) {
+  it->failed = 0;
+  sst_iter_seek_first(it->it);
+  size_t n;
+  const uint8_t *k = cur_key(it, &n);
+  check_crossed(it, NULL, 0, 0, k, n, 0);
+}
+
+void strata_iter_seek_last(strata_iterator *it) {
+  it->failed = 0;
+  sst_iter_seek_last(it->it);
+  size_t n;
+  const uint8_t *k = cur_key(it, &n);
+  check_crossed(it, k, n, 0, NULL, 0, 0);
+}
+
 void strata_iter_seek(strata_iterator *it, const void *key, size_t klen) {
+  it->failed = 0;
   sst_iter_seek(it->it, key, klen);
+  size_t n;
+  const uint8_t *k = cur_key(it, &n);
+  check_crossed(it, key, klen, 0, k, n, 0);
 }
+
 void strata_iter_next(strata_iterator *it) {
-  if (sst_iter_valid(it->it)) sst_iter_next(it->it);
+  if (!strata_iter_valid(it)) return;
+  sst_iter_next(it->it);
+  size_t n;
+  const uint8_t *k = cur_key(it, &n);
+  check_crossed(it, it->have_prev ? it->prev.data : NULL, it->prev.len, 1, k,
+                n, 0);
 }
+
 void strata_iter_prev(strata_iterator *it) {
-  if (sst_iter_valid(it->it)) sst_iter_prev(it->it);
+  if (!strata_iter_valid(it)) return;
+  sst_iter_prev(it->it);
+  size_t n;
+  const uint8_t *k = cur_key(it, &n);
+  check_crossed(it, k, n, 0, it->have_prev ? it->prev.data : NULL,
+                it->prev.len, 1);
 }
+
 int strata_iter_valid(const strata_iterator *it) {
-  return sst_iter_valid(it->it);
+  return !it->failed && sst_iter_valid(it->it);
 }
 const void *strata_iter_key(const strata_iterator *it, size_t *klen) {
   return sst_iter_key(it->it, klen);
@@ -336,5 +423,7 @@ const void *strata_iter_value(const strata_iterator *it, size_t *vlen) {
   return sst_iter_value(it->it, vlen);
 }
 int strata_iter_status(const strata_iterator *it) {
+  if (it->failed)
+    return ST_CORRUPT("%s: iterator stopped: %s", it->db->dir, it->why);
   return sst_iter_status(it->it);
 }

@@ -27,16 +27,73 @@
 #include "util/status.h"
 #include "wal/write_batch.h"
 
+typedef struct lost_region {
+  char *file;     /* the WAL (owned) */
+  uint64_t offset; /* first byte dropped */
+  uint64_t bytes;  /* bytes dropped */
+  int kind;        /* strata_damage_kind */
+  char *reason;    /* owned */
+} lost_region;
+
 typedef struct replay {
   strata_db *db;       /* the database */
+  lost_region *lost;   /* damage other than a torn tail, for the ledger */
+  size_t nlost, caplost; /* held, allocated */
   int mid_damage;      /* damage that is not a torn tail was reported */
   uint64_t dropped;    /* bytes dropped */
   uint64_t regions;    /* regions dropped */
 } replay;
 
+/* 1 if [off, off + n) of `path` is all zero bytes: the preallocated tail of
+ * a WAL written through a mapping (ENV_MMAP) that a crash left behind. */
+static int zero_tail(env *e, const char *path, uint64_t off, uint64_t n) {
+  env_file *f = NULL;
+  if (!path || env_open_read(e, path, &f)) return 0;
+  uint8_t buf[65536];
+  int zero = 1;
+  while (zero && n) {
+    size_t want = n < sizeof buf ? (size_t)n : sizeof buf, got = 0;
+    if (env_pread(f, off, buf, want, &got) || got != want) {
+      zero = 0;
+      break;
+    }
+    for (size_t i = 0; i < got && zero; i++)
+      zero = buf[i] == 0;
+    off += got;
+    n -= got;
+  }
+  env_close(f);
+  return zero;
+}
+
 static void on_log_damage(void *arg, const strata_damage *d) {
   replay *r = arg;
+  if (d->tail && d->kind == STRATA_DAMAGE_TORN_TAIL &&
+      zero_tail(r->db->e, d->file, d->offset, d->bytes)) {
+    lsm_info(&r->db->log, "%s: zero-filled tail of %" PRIu64 " bytes at %" PRIu64
+             " (preallocated, no records): end of the log",
+             d->file, d->bytes, d->offset);
+    return;
+  }
   if (!d->tail) r->mid_damage = 1;
+  if (!d->tail) { /* a damaged tail is what a crash leaves: not listed */
+    if (r->nlost == r->caplost) {
+      size_t cap = r->caplost ? r->caplost * 2 : 8;
+      lost_region *v = realloc(r->lost, cap * sizeof *v);
+      if (v) {
+        r->lost = v;
+        r->caplost = cap;
+      }
+    }
+    if (r->nlost < r->caplost) {
+      lost_region *x = &r->lost[r->nlost++];
+      x->file = strdup(d->file ? d->file : "");
+      x->offset = d->offset;
+      x->bytes = d->bytes;
+      x->kind = (int)d->kind;
+      x->reason = strdup(d->reason ? d->reason : "");
+    }
+  }
   r->dropped += d->bytes;
   r->regions++;
   db_on_damage(r->db, d);
@@ -120,7 +177,9 @@ int db_recover_wals(strata_db *db, version_edit *edit) {
   size_t nlogs;
   int rc = live_logs(db, &logs, &nlogs);
   if (rc) return rc;
-  replay r = {db, 0, 0, 0};
+  replay r;
+  memset(&r, 0, sizeof r);
+  r.db = db;
   uint64_t max_seq = atomic_load(&db->last_seq);
   mem_table *mem = NULL;
   int stopped = 0;
@@ -171,6 +230,20 @@ int db_recover_wals(strata_db *db, version_edit *edit) {
   if (!rc) rc = spill(db, &mem, edit);
   mem_unref(mem);
   free(logs);
+  /* What the WALs lost in their middle cannot be named key by key: the
+   * ledger lists it as an unbounded range, so no older version is served as
+   * current until the user acknowledges the loss. A torn tail is what a
+   * crash leaves of unacknowledged writes: not listed. */
+  for (size_t i = 0; i < r.nlost; i++) {
+    lost_region *x = &r.lost[i];
+    strata_damage d = {x->file, x->offset, x->bytes,
+                       (strata_damage_kind)x->kind, x->reason, 0, 0};
+    if (!rc && x->file && x->reason)
+      rc = lsm_ledger_add(&db->ledger, NULL, 0, NULL, 0, max_seq, &d);
+    free(x->file);
+    free(x->reason);
+  }
+  free(r.lost);
   if (rc) return rc;
   atomic_store(&db->last_seq, max_seq);
   db->st.dropped_bytes = r.dropped;

@@ -14,6 +14,7 @@
 
 #include "log/log_reader.h"
 #include "lsm/filename.h"
+#include "lsm/ledger.h"
 #include "lsm/version.h"
 #include "sstable/ikey.h"
 #include "util/status.h"
@@ -84,6 +85,23 @@ static int check_levels(checker *c, const lsm_version *v, const char *dir) {
   return STRATA_OK;
 }
 
+static void report_lost(void *arg, const lsm_lost *x) {
+  char why[600];
+  snprintf(why, sizeof why,
+           "listed in LEDGER (not yet acknowledged): %s", x->reason);
+  report_plain(arg, x->file, x->offset, x->bytes, (strata_damage_kind)x->kind,
+               why);
+}
+
+/* Ranges the ledger still lists are losses the user has not acknowledged. */
+static int check_ledger(checker *c, env *e, const char *dir) {
+  lsm_ledger l;
+  int rc = lsm_ledger_open(&l, e, dir, report, c);
+  if (!rc) lsm_ledger_list(&l, report_lost, c);
+  lsm_ledger_close(&l);
+  return rc;
+}
+
 int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg) {
   env *e = env_posix();
   checker c = {fn, arg, 0};
@@ -142,6 +160,7 @@ int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg) {
     free(p);
   }
   env_free_list(names, count);
+  if (!rc) rc = check_ledger(&c, e, dir);
   lsm_version_unref(v);
   lsm_vset_free(&vs);
   if (rc) return rc;

@@ -6,7 +6,11 @@
  * reader never sees part of a batch.
  *
  * The WAL is a LevelDB log file DIR/NNNNNN.log of write-batch records
- * (docs/formats/wal.md). When the memtable is full the leader syncs the old
+ * (docs/formats/wal.md), appended through a shared mapping (ENV_MMAP): each
+ * record is in the kernel's page cache when the write returns, so it
+ * survives the process being killed, without a system call per write; a
+ * crash leaves the file's preallocated tail as zeros, which recovery reads
+ * as the end of the log (LevelDB's reader skips zeros the same way). When the memtable is full the leader syncs the old
  * WAL (so a later synced write can never survive a power loss that an
  * earlier write did not), starts a new WAL, and hands the memtable to the
  * flush thread. Writes slow down (1 ms once) at 8 level-0 files and wait at
@@ -62,7 +66,7 @@ int db_new_wal(strata_db *db, uint64_t number) {
   if (!path) return st_error(STRATA_NO_MEMORY, "out of memory");
   env_file *f = NULL;
   log_writer *w = NULL;
-  int rc = env_open_append(db->e, path, ENV_CREATE | ENV_TRUNC, &f);
+  int rc = env_open_append(db->e, path, ENV_CREATE | ENV_TRUNC | ENV_MMAP, &f);
   if (!rc) {
     rc = log_writer_create(f, 0, 1, &w);
     if (rc) env_close(f);

@@ -64,7 +64,9 @@ int lsm_parse_file_name(const char *name, lsm_file_type *type,
   } fixed[] = {{"CURRENT", LSM_FILE_CURRENT},
                {"LOCK", LSM_FILE_LOCK},
                {"LOG", LSM_FILE_INFO_LOG},
-               {"LOG.old", LSM_FILE_INFO_LOG}};
+               {"LOG.old", LSM_FILE_INFO_LOG},
+               {"LEDGER", LSM_FILE_LEDGER},
+               {"LEDGER.tmp", LSM_FILE_LEDGER}};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp(name, fixed[i].name) == 0) {
       *type = fixed[i].type;

@@ -2,7 +2,7 @@
  * filename.h — the names of a LevelDB 1.23 database directory's files
  * (docs/formats/manifest.md, LevelDB's impl.md): CURRENT, LOCK, LOG,
  * LOG.old, MANIFEST-NNNNNN, NNNNNN.log, NNNNNN.ldb (NNNNNN.sst read too),
- * NNNNNN.dbtmp. Numbers are printed with at least six digits.
+ * NNNNNN.dbtmp; and strata's LEDGER (a name LevelDB ignores). Numbers are printed with at least six digits.
  */
 #ifndef STRATA_LSM_FILENAME_H
 #define STRATA_LSM_FILENAME_H
@@ -19,7 +19,8 @@ typedef enum lsm_file_type {
   LSM_FILE_CURRENT,  /* CURRENT */
   LSM_FILE_TEMP,     /* NNNNNN.dbtmp: a CURRENT being written */
   LSM_FILE_LOCK,     /* LOCK */
-  LSM_FILE_INFO_LOG  /* LOG or LOG.old */
+  LSM_FILE_INFO_LOG, /* LOG or LOG.old */
+  LSM_FILE_LEDGER    /* LEDGER or LEDGER.tmp: strata's damage ledger */
 } lsm_file_type;
 
 /* DIR/NNNNNN.<ext> (ext "log", "ldb", "sst", "dbtmp"), DIR/MANIFEST-NNNNNN,

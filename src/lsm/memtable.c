@@ -7,7 +7,9 @@
  * length, user key, fixed64 trailer, varint32 value length, value). The header
  * caches what the search loop compares — the user key's first 8 bytes as a
  * big-endian integer (zero-padded), its length, the trailer — so most
- * comparisons of random keys never touch the entry bytes.
+ * comparisons of random keys never touch the entry bytes. A search also
+ * prefetches the node it would compare after dropping a level, overlapping
+ * that cache miss with the current one (large tables are bound by misses).
  *
  * Skiplist: heights 1..MAX_HEIGHT, each level above the first with
  * probability 1/4 (LevelDB's 12 and 4). `head` has MAX_HEIGHT links and no
@@ -207,6 +209,9 @@ int mem_add(mem_table *m, uint64_t seq, int type, const uint8_t *key, size_t kn,
                     type, (unsigned long long)seq, kn, vn);
   skey k = make_skey(key, kn, seq << 8 | (uint64_t)type);
   mem_node *prev[MAX_HEIGHT];
+  /* A repeated (key, seq), possible only from damaged input replayed by
+   * recovery, lands before its twin: found first, harmless to the order
+   * (going backward, prev steps over one of the twins). */
   find_ge(m, &k, prev);
 
   int h = random_height(m);

@@ -48,12 +48,17 @@ static lsm_file *file_new(uint64_t number, uint64_t size, const uint8_t *s,
   f->f.largest = f->keys + sn;
   f->f.largest_len = ln;
   atomic_init(&f->refs, 1);
+  uint64_t seeks = size / 16384;
+  atomic_init(&f->allowed_seeks, seeks < 100 ? 100 : seeks > 1 << 30 ? 1 << 30 : (int)seeks);
+  f->level = 0;
   return f;
 }
 
 static void file_unref(lsm_file *f) {
   if (f && atomic_fetch_sub(&f->refs, 1) == 1) free(f);
 }
+
+void lsm_file_unref(lsm_file *f) { file_unref(f); }
 
 static lsm_version *version_new(lsm_vset *vs) {
   lsm_version *v = calloc(1, sizeof *v);
@@ -163,6 +168,7 @@ static int build(lsm_vset *vs, const lsm_version *base, const version_edit *e,
         version_free(v);
         return oom();
       }
+      f->level = l;
       v->files[l][v->n[l]++] = f;
     }
     qsort(v->files[l], v->n[l], sizeof *v->files[l],
@@ -604,18 +610,29 @@ static int table_lookup(sst_table_cache *tc, const lsm_file *f,
   return STRATA_OK;
 }
 
+/* Charges a lookup that read `f` in vain; returns f (referenced) when its
+ * allowed seeks ran out just now. */
+static lsm_file *charge(lsm_file *f) {
+  if (!f || atomic_fetch_sub(&f->allowed_seeks, 1) != 1) return NULL;
+  atomic_fetch_add(&f->refs, 1);
+  return f;
+}
+
 int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
                     size_t kn, uint64_t seq, int *result, uint8_t **value,
-                    size_t *vn) {
+                    size_t *vn, lsm_file **seek_due) {
   *result = MEM_ABSENT;
   *value = NULL;
   *vn = 0;
+  if (seek_due) *seek_due = NULL;
   sst_buf ik = {0};
   if (ikey_append(&ik, key, kn, seq, IKEY_SEEK_TYPE)) return oom();
-  int rc = STRATA_OK;
+  int rc = STRATA_OK, reads = 0;
+  lsm_file *first = NULL; /* the first file read, if the key was not there */
   for (size_t i = v->n[0]; i-- > 0 && *result == MEM_ABSENT && !rc;) {
-    const lsm_file *f = v->files[0][i];
+    lsm_file *f = v->files[0][i];
     if (!file_overlaps(f, key, kn, key, kn)) continue;
+    if (reads++ == 0) first = f;
     rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn);
   }
   for (int l = 1; l < LSM_LEVELS && *result == MEM_ABSENT && !rc; l++) {
@@ -630,11 +647,14 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
         hi = mid;
     }
     if (lo == v->n[l]) continue;
-    const lsm_file *f = v->files[l][lo];
+    lsm_file *f = v->files[l][lo];
     if (user_cmp(f->f.smallest, ulen(f->f.smallest_len), key, kn) > 0)
       continue;
+    if (reads++ == 0) first = f;
     rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn);
   }
+  /* More than one file read: the first one was read in vain. */
+  if (!rc && reads > 1 && seek_due) *seek_due = charge(first);
   sst_buf_free(&ik);
   return rc;
 }

@@ -31,6 +31,10 @@ enum { LSM_LEVELS = SST_LEVELS };
 typedef struct lsm_file {
   sst_file f;         /* number, size, smallest/largest (into `keys`) */
   atomic_int refs;    /* versions holding it */
+  atomic_int allowed_seeks; /* lookups that may read this file in vain
+                               before it is compacted (LevelDB's seek
+                               compaction): size / 16 KiB, at least 100 */
+  int level;          /* its level in the version that created it */
   uint8_t keys[];     /* smallest then largest internal key */
 } lsm_file;
 
@@ -121,7 +125,12 @@ void lsm_vset_live_files(lsm_vset *vs, void (*fn)(void *, uint64_t),
  * (never answered from an older version instead). */
 int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
                     size_t kn, uint64_t seq, int *result, uint8_t **value,
-                    size_t *vn);
+                    size_t *vn, lsm_file **seek_due);
+/* *seek_due (when not NULL on return) is a file whose allowed seeks ran out
+ * during this lookup: it was read in vain before the key was found in a
+ * later file, often enough that compacting it is cheaper than the reads. The
+ * caller holds a reference on it (drop with lsm_file_unref). */
+void lsm_file_unref(lsm_file *f);
 
 /* 1 if some file of `level` overlaps user keys [lo, hi] (NULL: unbounded). */
 int lsm_version_overlaps(const lsm_version *v, int level, const uint8_t *lo,

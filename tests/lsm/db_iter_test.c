@@ -15,6 +15,8 @@
 #include "lsm/memtable.h"
 #include "sstable/ikey.h"
 #include "sstable/merge.h"
+#include "sstable/table_builder.h"
+#include "sstable/table_reader.h"
 #include "strata.h"
 #include "test.h"
 #include "util/coding.h"
@@ -73,13 +75,15 @@ static int model_view(const op *ops, int nops, uint64_t s, int *view,
   return nv;
 }
 
-static sst_iter *make_view(mem_table **mems, uint64_t s) {
+/* Makes the internal iterator whose view is checked. */
+typedef sst_iter *(*source_fn)(void *ctx);
+
+static sst_iter *merged_memtables(void *ctx) {
+  mem_table **mems = ctx;
   sst_iter *kids[NMEM];
   for (int i = 0; i < NMEM; i++)
     kids[i] = mem_iter(mems[i]);
-  sst_iter *d = db_iter_create(sst_merge_iter(kids, NMEM, SST_CMP_INTERNAL), s);
-  CHECK(d != NULL);
-  return d;
+  return sst_merge_iter(kids, NMEM, SST_CMP_INTERNAL);
 }
 
 /* Checks the iterator against the model at position pos (-1: not valid). */
@@ -100,12 +104,13 @@ static void check_at(sst_iter *d, int pos, const int *view,
   CHECK_MEM(v, vn, want, wn);
 }
 
-static void check_snapshot(mem_table **mems, const op *ops, int nops,
+static void check_snapshot(source_fn src, void *ctx, const op *ops, int nops,
                            uint64_t s) {
   int view[NK];
   uint64_t seqs[NK];
   int nv = model_view(ops, nops, s, view, seqs);
-  sst_iter *d = make_view(mems, s);
+  sst_iter *d = db_iter_create(src(ctx), s);
+  CHECK(d != NULL);
   if (!d) return;
   int pos = 0;
   for (sst_iter_seek_first(d); sst_iter_valid(d) && pos < nv; sst_iter_next(d))
@@ -173,12 +178,130 @@ TEST(random_model_over_merged_memtables) {
                STRATA_OK);
     }
     for (uint64_t s = 0; s <= (uint64_t)nops + 1; s += 1 + nops / 40)
-      check_snapshot(mems, ops, nops, s);
-    check_snapshot(mems, ops, nops, (uint64_t)nops);
-    check_snapshot(mems, ops, nops, IKEY_MAX_SEQUENCE);
+      check_snapshot(merged_memtables, mems, ops, nops, s);
+    check_snapshot(merged_memtables, mems, ops, nops, (uint64_t)nops);
+    check_snapshot(merged_memtables, mems, ops, nops, IKEY_MAX_SEQUENCE);
     for (int i = 0; i < NMEM; i++)
       mem_unref(mems[i]);
   }
+}
+
+/* ---- a memtable over a flushed table ---------------------------------- */
+
+typedef struct table_src {
+  mem_table *mem; /* newer entries */
+  sst_table *t;   /* older entries, flushed */
+} table_src;
+
+static sst_iter *memtable_over_table(void *ctx) {
+  table_src *ts = ctx;
+  sst_iter *kids[2] = {mem_iter(ts->mem), sst_table_iter(ts->t)};
+  return sst_merge_iter(kids, 2, SST_CMP_INTERNAL);
+}
+
+/* Flushes m to a table (small blocks: many of them) and returns its image
+ * (malloc'd). */
+static uint8_t *flush(mem_table *m, const strata_table_options *o,
+                      size_t *size) {
+  const char *path = test_path("flushed.ldb");
+  sst_builder *b;
+  CHECK_EQ(sst_builder_open(env_posix(), path, o, &b), STRATA_OK);
+  sst_iter *it = mem_iter(m);
+  for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
+    size_t kn, vn;
+    const uint8_t *k = sst_iter_key(it, &kn), *v = sst_iter_value(it, &vn);
+    CHECK_EQ(sst_builder_add(b, k, kn, v, vn), STRATA_OK);
+  }
+  sst_iter_destroy(it);
+  uint64_t fsize;
+  CHECK_EQ(sst_builder_finish(b, &fsize), STRATA_OK);
+  uint8_t *img = malloc(fsize);
+  FILE *f = fopen(path, "rb");
+  CHECK(f != NULL && img != NULL);
+  *size = f ? fread(img, 1, fsize, f) : 0;
+  CHECK_U64(*size, fsize);
+  if (f) fclose(f);
+  return img;
+}
+
+/* Walks the whole view one way: what it shows must be the model's view
+ * from that end, up to where damage stops it with STRATA_CORRUPTION. */
+static int walk_until_damage(sst_iter *d, int backward, const int *view,
+                             const uint64_t *seqs, int nv) {
+  int shown = 0;
+  if (backward)
+    sst_iter_seek_last(d);
+  else
+    sst_iter_seek_first(d);
+  for (; sst_iter_valid(d) && shown < nv; shown++) {
+    int pos = backward ? nv - 1 - shown : shown;
+    size_t kn, vn;
+    const uint8_t *k = sst_iter_key(d, &kn), *v = sst_iter_value(d, &vn);
+    char want[32];
+    size_t wn = value_of(seqs[pos], want);
+    CHECK_MEM(k, kn, keys[view[pos]].k, keys[view[pos]].n);
+    CHECK_MEM(v, vn, want, wn);
+    if (backward)
+      sst_iter_prev(d);
+    else
+      sst_iter_next(d);
+  }
+  CHECK(!sst_iter_valid(d));
+  CHECK_EQ(sst_iter_status(d), STRATA_CORRUPTION);
+  return shown;
+}
+
+TEST(memtable_over_table_then_damaged_block) {
+  enum { NOPS = 300, FLUSHED = 200 };
+  op ops[NOPS];
+  mem_table *older = mem_create(), *newer = mem_create();
+  for (int i = 0; i < NOPS; i++) {
+    ops[i].key = (int)(test_rand() % NK);
+    ops[i].seq = (uint64_t)i + 1;
+    ops[i].type = test_rand() % 4 == 0 ? IKEY_DELETION : IKEY_VALUE;
+    ops[i].mem = i < FLUSHED ? 1 : 0;
+    char v[32];
+    size_t vn = ops[i].type == IKEY_VALUE ? value_of(ops[i].seq, v) : 0;
+    CHECK_EQ(mem_add(i < FLUSHED ? older : newer, ops[i].seq, ops[i].type,
+                     (const uint8_t *)keys[ops[i].key].k, keys[ops[i].key].n,
+                     (const uint8_t *)v, vn),
+             STRATA_OK);
+  }
+  strata_table_options o;
+  strata_table_options_init(&o);
+  o.internal_keys = 1;
+  o.block_size = 64;
+  o.compression = STRATA_COMPRESSION_NONE;
+  size_t size;
+  uint8_t *img = flush(older, &o, &size);
+  table_src ts = {newer, NULL};
+  CHECK_EQ(sst_table_open_mem(img, size, "flushed", &o, NULL, NULL, &ts.t),
+           STRATA_OK);
+  for (uint64_t s = 0; s <= NOPS + 1; s += 7)
+    check_snapshot(memtable_over_table, &ts, ops, NOPS, s);
+  check_snapshot(memtable_over_table, &ts, ops, NOPS, FLUSHED);
+  check_snapshot(memtable_over_table, &ts, ops, NOPS, IKEY_MAX_SEQUENCE);
+  sst_table_close(ts.t);
+
+  /* One flipped bit in a data block (they fill the file's first part):
+   * each direction shows a correct part of the view, then stops. */
+  img[size / 4] ^= 0x40;
+  CHECK_EQ(sst_table_open_mem(img, size, "flushed", &o, NULL, NULL, &ts.t),
+           STRATA_OK);
+  int view[NK];
+  uint64_t seqs[NK];
+  int nv = model_view(ops, NOPS, IKEY_MAX_SEQUENCE, view, seqs);
+  sst_iter *d = db_iter_create(memtable_over_table(&ts), IKEY_MAX_SEQUENCE);
+  int fwd = walk_until_damage(d, 0, view, seqs, nv);
+  sst_iter_destroy(d);
+  d = db_iter_create(memtable_over_table(&ts), IKEY_MAX_SEQUENCE);
+  int bwd = walk_until_damage(d, 1, view, seqs, nv);
+  sst_iter_destroy(d);
+  CHECK(fwd + bwd <= nv); /* the damaged block's keys are shown by neither */
+  sst_table_close(ts.t);
+  free(img);
+  mem_unref(older);
+  mem_unref(newer);
 }
 
 /* A single memtable: the saved key and value of the backward direction

@@ -31,9 +31,10 @@ static const command commands[] = {
      "KEY<TAB>VALUE lines in key order"},
     {"verify", cli_cmd_verify, 0, "verify PATH",
      "check every checksum of a file or directory; exit 1 on damage"},
-    {"dump", cli_cmd_dump, 0, "dump FILE",
+    {"dump", cli_cmd_dump, 0, "dump FILE|DIR",
      "print a record-log file record by record (a table *.ldb/*.sst: block "
-     "by block, entry by entry), then what was dropped"},
+     "by block, entry by entry), then what was dropped; a WAL or LSM "
+     "directory: each of its files"},
     {"repair", cli_cmd_repair, OPT(INTO) | OPT(IN_PLACE),
      "repair DB [--into DIR | --in-place]",
      "rebuild a database from whatever is intact"},
@@ -42,8 +43,11 @@ static const command commands[] = {
     {"wal", cli_cmd_wal, OPT(AFTER) | OPT(DELETE) | OPT(FRONT) | OPT(BACK),
      "wal append|replay|checkpoint|truncate DIR ...",
      "work with a write-ahead log directly"},
-    {"bench", cli_cmd_pending, 0, "bench [--engine E] [WORKLOAD...]",
-     "run benchmarks"},
+    {"bench", cli_cmd_bench, OPT(NUM) | OPT(DB),
+     "bench [--engine lsm|bitcask] [WORKLOAD...] [--num N] [--db DIR]",
+     "LevelDB's db_bench workloads (default fillseq fillsync fillrandom "
+     "overwrite readrandom readseq readreverse deleterandom); fill* "
+     "workloads replace the database at DIR"},
     {"log", cli_cmd_log, OPT(BATCH) | OPT(SEQUENCE),
      "log append FILE [RECORD...|-] [--batch [--sequence N]]",
      "append records (or one-put write batches) to a record-log file"},

@@ -73,6 +73,10 @@ static const opt_spec table[] = {
      "log append: each record is a write batch of one put"},
     {CLI_OPT_SEQUENCE, "sequence", KIND_NUMBER, FIELD(sequence), 0, "N",
      "log append --batch: first sequence number (default 1)"},
+    {CLI_OPT_NUM, "num", KIND_NUMBER, FIELD(num), 0, "N",
+     "bench: entries per workload (default 1000000)"},
+    {CLI_OPT_DB, "db", KIND_TEXT, FIELD(db), 0, "DIR",
+     "bench: database directory (default $TMPDIR/strata-bench-UID)"},
 };
 
 enum { NOPTS = sizeof table / sizeof table[0] };

@@ -1,5 +1,5 @@
 /*
- * cmd_manifest.c — MANIFEST-NNNNNN files (LevelDB VersionEdits, one per
+ * manifest.c — MANIFEST-NNNNNN files (LevelDB VersionEdits, one per
  * record; docs/formats/manifest.md) for `strata dump` and `strata verify`.
  * Records are decoded with strata_manifest_edit_decode, field by field in
  * record order.
