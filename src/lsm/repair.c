@@ -13,9 +13,11 @@
  *
  * Damage that may have cost entries becomes a region (repair.h):
  *  - a lost table data block or salvage gap: the internal keys between its
- *    neighbouring intact blocks (the table reader's after/upto), any
- *    sequence number; a table that cannot be opened at all, or is listed by
- *    the MANIFEST but missing: its MANIFEST key range, or every key;
+ *    neighbouring intact blocks (the table reader's after/upto, clipped to
+ *    the table's MANIFEST range), any sequence number; a table that cannot
+ *    be opened at all, or is listed by the MANIFEST but missing: its
+ *    MANIFEST key range, or every key; a table whose walk stops early: from
+ *    its last entry read on (the entries read go to a memtable source);
  *  - a lost WAL region: every key, the sequence numbers between the last
  *    intact batch before it and the first one after it (none when they are
  *    contiguous: then nothing was lost). A region with no intact batch after
