@@ -21,6 +21,8 @@
 #   make torture    the fault campaigns of issue 8 (TORTURE_SECONDS bounds the
 #                   damage campaign, TORTURE_TRIALS faults per file kind,
 #                   TORTURE_KILLS kill -9 per engine); writes docs/RELIABILITY.md
+#   make install    PREFIX=/usr/local (DESTDIR honoured): library, header, tool,
+#                   strata.pc, man page; make uninstall removes those files
 
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -32,9 +34,11 @@ TORTURE_SEED ?= 1
 TORTURE_POWER_STEP ?= 1
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable bench bench-large test-tsan format clean torture
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable bench bench-large test-tsan format clean torture install uninstall
 BENCH_N ?= 1000000
 BENCH_REPS ?= 3
+PREFIX ?= /usr/local
+
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -125,3 +129,13 @@ torture:
 	  --seconds $(TORTURE_SECONDS) --kills $(TORTURE_KILLS) --power-step $(TORTURE_POWER_STEP) \
 	  --report docs/RELIABILITY.md --chart docs/reliability.png \
 	  --command "make torture TORTURE_SECONDS=$(TORTURE_SECONDS) TORTURE_TRIALS=$(TORTURE_TRIALS) TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_SEED=$(TORTURE_SEED) TORTURE_POWER_STEP=$(TORTURE_POWER_STEP)"
+# install keeps the list of files it wrote in build/installed_files.txt
+# (DESTDIR included); uninstall removes exactly those files.
+install: all
+	@$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build
+	@awk -v d="$(DESTDIR)" 'NF { print d $$0 }' build/install_manifest.txt >> build/installed_files.txt
+
+uninstall:
+	@bash scripts/uninstall.sh build/installed_files.txt
+	@rm -f build/installed_files.txt

@@ -51,6 +51,7 @@ typedef enum cli_opt {
   CLI_OPT_SEQUENCE, /* --sequence N (log append --batch) */
   CLI_OPT_NUM,      /* --num N (bench) */
   CLI_OPT_DB,       /* --db DIR (bench) */
+  CLI_OPT_ACKNOWLEDGE, /* --acknowledge (verify of an LSM database) */
   CLI_OPT_COUNT
 } cli_opt;
 
@@ -98,6 +99,11 @@ const char *cli_opt_name(cli_opt opt);
 unsigned cli_global_options(void);
 /* Prints the option list of the help text. */
 void cli_print_options_help(FILE *out);
+/* Prints the help lines of the options in `bits` (CLI_BIT set), or, if
+ * `bits` is 0, nothing. */
+void cli_print_some_options(FILE *out, unsigned bits);
+/* help.c: the long help of a command (lines ending in "\n"), or NULL. */
+const char *cli_command_detail(const char *command);
 
 /* ---- diagnostics (report.c) --------------------------------------------- */
 
