@@ -20,8 +20,8 @@
  * --num defaults to $BENCH_N or 1000000; --seconds (default $BENCH_SECONDS
  * or 5) caps the read workloads and deleterandom once past their first
  * BENCH_CHECK_OPS operations. --results replaces the section
- * "## Comparison" (or, with --large, "## Scaling") of that file, keeping the
- * rest; --plot draws the ops/s bar chart with gnuplot. --large runs the
+ * "## Comparison (" (or, with --large, "## Scaling (") of that file, keeping
+ * the rest; --plot draws the ops/s bar chart with gnuplot. --large runs the
  * workloads once per size for strata-lsm and LevelDB (`make bench-large`).
  */
 #include <errno.h>
@@ -683,8 +683,8 @@ int main(int argc, char **argv) {
   fputs(text, stdout);
   fprintf(stdout, "(%.0f s in all)\n", now() - t_start);
   int rc = 0;
-  if (results &&
-      replace_section(results, large ? "## Scaling" : "## Comparison", text))
+  if (results && replace_section(
+                     results, large ? "## Scaling (" : "## Comparison (", text))
     rc = 2;
   free(text);
   if (png && !large && plot(png, dir) != 0) {
