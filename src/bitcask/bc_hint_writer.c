@@ -20,6 +20,7 @@
  * a file merged away before the thread got to it is skipped.
  */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,14 +133,22 @@ static int sync_data(strata_bitcask *db, uint32_t id, int *gone) {
   *gone = rf == NULL; /* merged away; the handle lives while merge_mu is held */
   if (!rf) return STRATA_OK;
   int rc = env_datasync(rf);
-  if (rc != STRATA_OK) return rc;
   pthread_mutex_lock(&db->wmu);
   pthread_rwlock_rdlock(&db->mu);
   fi = bc_find_file(db, id);
-  if (fi >= 0) db->files[fi].unsynced = 0;
+  if (fi >= 0) {
+    /* a failed sync is never made good by a later one (bitcask.c) */
+    if (rc != STRATA_OK)
+      db->files[fi].unsynced = 2;
+    else if (db->files[fi].unsynced == 2)
+      rc = st_io_error(EIO, "%s: an earlier fdatasync failed; reopen",
+                       rf->path);
+    else
+      db->files[fi].unsynced = 0;
+  }
   pthread_rwlock_unlock(&db->mu);
   pthread_mutex_unlock(&db->wmu);
-  return STRATA_OK;
+  return rc;
 }
 
 static int write_hint(strata_bitcask *db, uint32_t id) {

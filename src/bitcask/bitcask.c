@@ -427,9 +427,16 @@ int strata_bitcask_sync(strata_bitcask *db) {
   int rc = STRATA_OK;
   pthread_rwlock_rdlock(&db->mu);
   for (size_t i = 0; i < db->nfiles && rc == STRATA_OK; i++)
-    if (db->files[i].unsynced) {
+    if (db->files[i].unsynced == 2) {
+      /* its fdatasync failed once: a later one may "succeed" on pages the
+       * kernel dropped, so its data is never reported durable */
+      char path[4096];
+      bc_file_path(path, sizeof path, db->dir, db->files[i].id, "data");
+      rc = st_io_error(EIO, "%s: an earlier fdatasync failed; reopen",
+                       path);
+    } else if (db->files[i].unsynced) {
       rc = env_datasync(db->files[i].rf);
-      if (rc == STRATA_OK) db->files[i].unsynced = 0;
+      db->files[i].unsynced = rc == STRATA_OK ? 0 : 2;
     }
   pthread_rwlock_unlock(&db->mu);
   if (rc == STRATA_OK && db->active) rc = log_writer_sync(db->active);

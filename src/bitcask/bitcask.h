@@ -29,7 +29,8 @@ typedef struct bc_file {
   uint64_t size;  /* bytes in the file (grows while active) */
   uint64_t dead;  /* bytes of superseded entries (estimate, <= size) */
   int from_merge; /* 1: written by merge, has a hint file */
-  int unsynced;   /* rotated without a sync (sync none); guarded by wmu */
+  int unsynced;   /* 1: rotated without a sync (sync none); 2: its sync
+                     failed, never durable; guarded by wmu */
   uint64_t live;  /* at open only: bytes the keydir's entries point at here */
 } bc_file;
 

@@ -69,7 +69,15 @@ struct env {
 enum {
   ENV_CREATE = 1, /* create the file if missing */
   ENV_TRUNC = 2,  /* truncate to zero length */
-  ENV_EXCL = 4    /* fail with STRATA_IO_ERROR (errno EEXIST) if it exists */
+  ENV_EXCL = 4,   /* fail with STRATA_IO_ERROR (errno EEXIST) if it exists */
+  ENV_MMAP = 8    /* appends are copied into a shared mapping of the file,
+                     grown in steps (the file is longer than its contents,
+                     zero-filled, until closed): no system call per append,
+                     yet every append is in the kernel's page cache when it
+                     returns, as with write(2). datasync/fsync make it
+                     durable; close trims the file to its contents. After a
+                     crash the file ends in zeros. The file size the env
+                     reports while open is the contents' size. */
 };
 
 /* The POSIX env. Never freed. */

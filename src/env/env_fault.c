@@ -88,6 +88,8 @@ struct fault_env {
   int sticky;               /* fail every operation from fail_at on */
   int tear_armed;           /* the next append is torn */
   size_t tear_keep;         /* bytes the torn append keeps */
+  int sync_loses;           /* a failed sync freezes the file's synced
+                               length (env_fault_set_sync_loses) */
   struct fault_obj *objs;   /* tracked files */
   struct fault_name *names; /* durable names */
 };
@@ -97,6 +99,8 @@ struct fault_file {
   env_file base;         /* owner (this env) and path */
   env_file *inner;       /* the base env's handle, owned */
   struct fault_obj *obj; /* tracked file it is open on, or NULL */
+  int sync_failed;       /* a sync through it failed under sync_loses: later
+                            syncs through it make nothing durable */
 };
 
 /* A lock: wraps one of the base env. */
@@ -307,7 +311,7 @@ static void forget_all(struct fault_env *fe) {
 
 static int wrap_file(env *e, const char *path, env_file *inner,
                      struct fault_obj *o, env_file **out) {
-  struct fault_file *ff = malloc(sizeof *ff);
+  struct fault_file *ff = calloc(1, sizeof *ff);
   char *copy = strdup(path);
   if (!ff || !copy) {
     free(ff);
@@ -408,14 +412,20 @@ static int fault_sync(env_file *f, int full) {
   struct fault_env *fe = fe_of(f->owner);
   struct fault_file *ff = ff_of(f);
   int rc = fault_begin(fe, f->path, full ? "fsync" : "fdatasync");
-  if (rc != STRATA_OK) return rc;
+  if (rc != STRATA_OK) {
+    pthread_mutex_lock(&fe->mu);
+    if (fe->sync_loses) ff->sync_failed = 1;
+    pthread_mutex_unlock(&fe->mu);
+    return rc;
+  }
   uint64_t size = 0; /* measured first: later appends may miss the sync */
   if (ff->obj) rc = env_file_size(ff->inner, &size);
   if (rc == STRATA_OK)
     rc = full ? env_fsync(ff->inner) : env_datasync(ff->inner);
   if (rc == STRATA_OK && ff->obj) {
     pthread_mutex_lock(&fe->mu);
-    if (ff->obj->synced_len < size) ff->obj->synced_len = size;
+    if (ff->obj->synced_len < size && !ff->sync_failed)
+      ff->obj->synced_len = size;
     pthread_mutex_unlock(&fe->mu);
   }
   return rc;
@@ -744,6 +754,33 @@ static int restore_name(struct fault_env *fe, const char *path,
     return rc;
   }
   return write_whole(fe->base, path, o->saved, o->saved_len);
+}
+
+void env_fault_set_sync_loses(env *e, int on) {
+  struct fault_env *fe = fe_of(e);
+  pthread_mutex_lock(&fe->mu);
+  fe->sync_loses = on;
+  pthread_mutex_unlock(&fe->mu);
+}
+
+int env_fault_power_loss_prefix(env *e, uint64_t seed) {
+  struct fault_env *fe = fe_of(e);
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  pthread_mutex_lock(&fe->mu);
+  for (struct fault_obj *o = fe->objs; o; o = o->next) {
+    uint64_t size;
+    if (!o->path ||
+        env_size(fe->base, o->path, &size) != STRATA_OK ||
+        size <= o->synced_len)
+      continue;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    uint64_t r = x * 0x2545F4914F6CDD1Dull;
+    o->synced_len += r % (size - o->synced_len + 1);
+  }
+  pthread_mutex_unlock(&fe->mu);
+  return env_fault_power_loss(e);
 }
 
 int env_fault_power_loss(env *e) {

@@ -43,4 +43,18 @@ void env_fault_reset(env *e);
  * handles must have been closed. */
 int env_fault_power_loss(env *e);
 
+/* With `on`, after an injected failure of datasync/fsync through a handle,
+ * no later sync through that handle makes anything durable, as Linux may
+ * drop the dirty pages of a failed fsync and report the next fsync of the
+ * same descriptor as successful. A handle opened afterwards syncs normally
+ * (the lost range is not modelled as a hole). Off by default. */
+void env_fault_set_sync_loses(env *e, int on);
+
+/* As env_fault_power_loss, but every file keeps its synced length plus a
+ * random prefix (drawn from `seed`, possibly empty or whole) of the bytes
+ * appended since (ALICE-style reordering: later writes of a file reach the
+ * disk no earlier than earlier ones, while files differ in how far they
+ * got). */
+int env_fault_power_loss_prefix(env *e, uint64_t seed);
+
 #endif

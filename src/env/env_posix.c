@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -48,9 +49,15 @@ enum { APPEND_IOV_CHUNK = 1024 };
 
 /* An open file. */
 struct posix_file {
-  env_file base; /* owner and path */
-  int fd;        /* the descriptor, owned */
+  env_file base;    /* owner and path */
+  int fd;           /* the descriptor, owned */
+  uint8_t *map;     /* ENV_MMAP: the shared mapping, or NULL */
+  uint64_t map_len; /* ENV_MMAP: bytes mapped (the file's size on disk) */
+  uint64_t len;     /* ENV_MMAP: bytes appended (the contents' size) */
+  int mmapped;      /* opened with ENV_MMAP */
 };
+
+enum { MMAP_STEP = 1 << 20 }; /* an ENV_MMAP file grows by at least this */
 
 /* A held lock; also a node of the process-wide `held` list. */
 struct posix_lock {
@@ -78,6 +85,7 @@ static int new_file(env *e, const char *path, int fd, env_file **out) {
     close(fd);
     return st_error(STRATA_NO_MEMORY, "%s: open: out of memory", path);
   }
+  memset(pf, 0, sizeof *pf);
   pf->base.owner = e;
   pf->base.path = copy;
   pf->fd = fd;
@@ -102,7 +110,8 @@ static int posix_open_read(env *e, const char *path, env_file **out) {
 static int posix_open_append(env *e, const char *path, int flags,
                              env_file **out) {
   *out = NULL;
-  int oflags = O_WRONLY | O_APPEND | O_CLOEXEC;
+  int mm = (flags & ENV_MMAP) != 0;
+  int oflags = (mm ? O_RDWR : O_WRONLY | O_APPEND) | O_CLOEXEC;
   if (flags & ENV_CREATE) oflags |= O_CREAT;
   if (flags & ENV_TRUNC) oflags |= O_TRUNC;
   if (flags & ENV_EXCL) oflags |= O_CREAT | O_EXCL;
@@ -111,7 +120,67 @@ static int posix_open_append(env *e, const char *path, int flags,
     fd = open(path, oflags, 0644);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return st_io_error(errno, "%s: open", path);
-  return new_file(e, path, fd, out);
+  int rc = new_file(e, path, fd, out);
+  if (rc || !mm) return rc;
+  struct posix_file *pf = (struct posix_file *)*out;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    rc = st_io_error(errno, "%s: fstat", path);
+    close(fd);
+    free(pf->base.path);
+    free(pf);
+    *out = NULL;
+    return rc;
+  }
+  pf->mmapped = 1;
+  pf->len = pf->map_len = (uint64_t)st.st_size;
+  return STRATA_OK;
+}
+
+/* Grows an ENV_MMAP file (zero-filled) and its mapping to hold `need`
+ * bytes. */
+static int mmap_grow(struct posix_file *pf, uint64_t need) {
+  uint64_t n = pf->map_len < MMAP_STEP ? MMAP_STEP : pf->map_len;
+  while (n < need)
+    n += n < 16 * (uint64_t)MMAP_STEP ? n : 16 * (uint64_t)MMAP_STEP;
+  if (too_big(n) || n > SIZE_MAX)
+    return st_io_error(EFBIG, "%s: append", pf->base.path);
+  int r;
+  do {
+    r = ftruncate(pf->fd, (off_t)n);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return st_io_error(errno, "%s: ftruncate", pf->base.path);
+  void *m = pf->map ? mremap(pf->map, (size_t)pf->map_len, (size_t)n,
+                             MREMAP_MAYMOVE)
+                    : mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED,
+                           pf->fd, 0);
+  if (m == MAP_FAILED) {
+    int err = errno;
+    /* The old mapping stands; shrink the file back to it (if that fails
+     * too, the file merely ends in more zeros). */
+    if (pf->map && ftruncate(pf->fd, (off_t)pf->map_len) < 0) err = errno;
+    return st_io_error(err, "%s: mmap", pf->base.path);
+  }
+  pf->map = m;
+  pf->map_len = n;
+  return STRATA_OK;
+}
+
+static int mmap_appendv(struct posix_file *pf, const struct iovec *iov,
+                        int iovcnt) {
+  uint64_t total = 0;
+  for (int i = 0; i < iovcnt; i++)
+    total += iov[i].iov_len;
+  if (pf->len + total > pf->map_len) {
+    int rc = mmap_grow(pf, pf->len + total);
+    if (rc) return rc;
+  }
+  for (int i = 0; i < iovcnt; i++) {
+    if (!iov[i].iov_len) continue;
+    memcpy(pf->map + pf->len, iov[i].iov_base, iov[i].iov_len);
+    pf->len += iov[i].iov_len;
+  }
+  return STRATA_OK;
 }
 
 static int posix_read(env_file *f, void *buf, size_t n, size_t *got) {
@@ -157,6 +226,8 @@ static int posix_appendv(env_file *f, const struct iovec *iov, int iovcnt) {
   if (iovcnt < 0)
     return st_error(STRATA_INVALID_ARGUMENT, "%s: append: iovcnt %d", f->path,
                     iovcnt);
+  if (((struct posix_file *)f)->mmapped)
+    return mmap_appendv((struct posix_file *)f, iov, iovcnt);
   while (i < iovcnt) {
     int k = 0;
     size_t want = 0;
@@ -204,6 +275,10 @@ static int posix_fsync(env_file *f) {
 }
 
 static int posix_file_size(env_file *f, uint64_t *size) {
+  if (((struct posix_file *)f)->mmapped) {
+    *size = ((struct posix_file *)f)->len;
+    return STRATA_OK;
+  }
   struct stat st;
   if (fstat(fd_of(f), &st) < 0) return st_io_error(errno, "%s: fstat", f->path);
   *size = (uint64_t)st.st_size;
@@ -225,6 +300,14 @@ static int posix_preallocate(env_file *f, uint64_t off, uint64_t len) {
 
 static int posix_truncate(env_file *f, uint64_t len) {
   if (too_big(len)) return st_io_error(EINVAL, "%s: ftruncate", f->path);
+  struct posix_file *pf = (struct posix_file *)f;
+  if (pf->mmapped) { /* the contents end at len; the mapping stays */
+    if (len > pf->len)
+      return st_io_error(EINVAL, "%s: ftruncate past the end", f->path);
+    memset(pf->map + len, 0, (size_t)(pf->len - len));
+    pf->len = len;
+    return STRATA_OK;
+  }
   int r;
   do {
     r = ftruncate(fd_of(f), (off_t)len);
@@ -237,7 +320,16 @@ static int posix_truncate(env_file *f, uint64_t len) {
 static int posix_close(env_file *f) {
   struct posix_file *pf = (struct posix_file *)f;
   int rc = STRATA_OK;
-  if (close(pf->fd) < 0) rc = st_io_error(errno, "%s: close", f->path);
+  if (pf->mmapped) { /* trim the zero-filled tail */
+    if (pf->map && munmap(pf->map, (size_t)pf->map_len) < 0)
+      rc = st_io_error(errno, "%s: munmap", f->path);
+    int r;
+    do {
+      r = ftruncate(pf->fd, (off_t)pf->len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && !rc) rc = st_io_error(errno, "%s: ftruncate", f->path);
+  }
+  if (close(pf->fd) < 0 && !rc) rc = st_io_error(errno, "%s: close", f->path);
   free(f->path);
   free(pf);
   return rc;

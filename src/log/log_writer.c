@@ -15,6 +15,9 @@
  * bytes of a record are handed to the kernel (env_appendv) before add returns.
  * On a failed append the writer is poisoned: what reached the file is at most a
  * torn record at the tail, which every reader policy but `absolute` drops.
+ * A failed sync poisons it too: the kernel may have dropped the unsynced
+ * pages and report the next fdatasync of the file as successful, so no later
+ * sync through this writer may claim durability (reopen to recover).
  */
 #include "log/log_writer.h"
 
@@ -41,7 +44,8 @@ struct log_writer {
   int owns_file;         /* close `file` in log_writer_close */
   uint64_t size;         /* bytes in the file */
   uint32_t block_offset; /* size % LOG_BLOCK_SIZE */
-  int failed;            /* an append failed; refuse further ones */
+  int failed;            /* an append or a sync failed; refuse further
+                            appends and syncs */
   uint32_t type_crc[LOG_MAX_TYPE + 1]; /* CRC32C of each one-byte type */
   frag_batch batch; /* fragments queued for the next writev */
 };
@@ -127,7 +131,7 @@ int log_writer_add_many(log_writer *w, const struct iovec *records, int count) {
   if (w->failed)
     return st_error(STRATA_IO_ERROR,
                     "%s: log writer disabled by an earlier "
-                    "failed append",
+                    "failed append or sync",
                     w->file->path);
   frag_batch *b = &w->batch;
   b->niov = 0;
@@ -149,7 +153,16 @@ int log_writer_add(log_writer *w, const void *data, size_t size) {
   return log_writer_add_many(w, &v, 1);
 }
 
-int log_writer_sync(log_writer *w) { return env_datasync(w->file); }
+int log_writer_sync(log_writer *w) {
+  if (w->failed)
+    return st_error(STRATA_IO_ERROR,
+                    "%s: log writer disabled by an earlier failed append or "
+                    "sync",
+                    w->file->path);
+  int rc = env_datasync(w->file);
+  if (rc != STRATA_OK) w->failed = 1;
+  return rc;
+}
 
 uint64_t log_writer_size(const log_writer *w) { return w->size; }
 

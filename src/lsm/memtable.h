@@ -32,9 +32,12 @@ void mem_unref(mem_table *m);
 
 /* Inserts (key, seq, type) -> value; type is IKEY_VALUE or IKEY_DELETION
  * (value empty). Writer only. STRATA_OK or STRATA_NO_MEMORY (table
- * unchanged). (key, seq) pairs are unique: the caller never repeats one. */
-int mem_add(mem_table *m, uint64_t seq, int type, const uint8_t *key,
-            size_t kn, const uint8_t *value, size_t vn);
+ * unchanged). (key, seq) pairs are unique: the caller never repeats one
+ * (if damaged input does, the later insert is the one found first).
+ * STRATA_INVALID_ARGUMENT (table unchanged) for another type, a sequence
+ * above IKEY_MAX_SEQUENCE, or a key or value of 4 GiB or more. */
+int mem_add(mem_table *m, uint64_t seq, int type, const uint8_t *key, size_t kn,
+            const uint8_t *value, size_t vn);
 
 /* The newest version of `key` with sequence <= seq: MEM_FOUND with a copy of
  * its value (*value malloc'd, caller frees; never NULL), MEM_DELETED if that

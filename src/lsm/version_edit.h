@@ -82,11 +82,48 @@ int ve_add_file(version_edit *e, int level, uint64_t number, uint64_t size,
  * 6, 7). STRATA_OK or STRATA_NO_MEMORY. */
 int ve_encode(const version_edit *e, sst_buf *out);
 
+/* 1 if a and b hold the same fields with the same values, in the same order
+ * (used by tests and the fuzz target). */
+int ve_equal(const version_edit *a, const version_edit *b);
+
 /* Decodes a whole record into e (which must be empty). STRATA_CORRUPTION with
  * a message naming the field and its offset in the record (`name` is the
  * MANIFEST file, for the message) if any field is unknown, malformed,
  * overruns the record or is repeated where it must not be; e is then left
  * empty. STRATA_NO_MEMORY. */
 int ve_decode(version_edit *e, const uint8_t *rec, size_t n, const char *name);
+
+/* One field of a record as the shared field parser sees it (ve_decode and
+ * strata_manifest_edit_decode both walk records with it). Pointers point into
+ * the record. */
+typedef struct ve_field {
+  int tag;             /* 1..7 or 9 */
+  size_t offset;       /* of its tag, from the record's start */
+  int level;           /* tags 5, 6, 7 */
+  uint64_t number;     /* tags 2, 3, 4, 6, 7, 9 */
+  uint64_t size;       /* tag 7: file bytes */
+  const uint8_t *key;  /* tag 1: comparator name; 5: key; 7: smallest */
+  size_t key_len;      /* its length */
+  const uint8_t *key2; /* tag 7: largest */
+  size_t key2_len;     /* its length */
+} ve_field;
+
+/* Walks one record field by field. */
+typedef struct ve_parser {
+  const uint8_t *rec; /* the record */
+  size_t n;           /* its length, bytes */
+  size_t pos;         /* offset of the next field */
+  unsigned seen;      /* bit 1 << tag for each single-valued tag met */
+  const char *name;   /* the MANIFEST, for messages (may be NULL) */
+} ve_parser;
+
+void ve_parser_init(ve_parser *p, const uint8_t *rec, size_t n,
+                    const char *name);
+/* The next field: STRATA_OK (f filled), STRATA_END after the last one, or
+ * STRATA_CORRUPTION with a message naming the field and its offset (an
+ * unknown tag, tag 8, a level >= 7, a truncated or overlong varint, a length
+ * that overruns the record, an internal key shorter than its 8-byte trailer,
+ * or a repeat of tag 1, 2, 3, 4 or 9). */
+int ve_parser_next(ve_parser *p, ve_field *f);
 
 #endif

@@ -23,6 +23,10 @@ sst_table_cache *sst_table_cache_create(env *e, const char *dir,
                                         const strata_table_options *o);
 void sst_table_cache_destroy(sst_table_cache *c);
 
+/* Where the tables opened from now on report damage (set before use). */
+void sst_table_cache_set_damage(sst_table_cache *c, strata_table_damage_fn fn,
+                                void *arg);
+
 /* The open table of file `number` (opening it if needed) with a reference
  * taken: *t is valid until sst_table_cache_release(c, *ref). Damage found
  * while opening goes to the options' policy (open errors are returned). */

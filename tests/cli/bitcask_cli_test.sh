@@ -41,9 +41,10 @@ same() { # same NAME GOT WANT
 }
 
 DB=$WORK/db
-# a new directory defaults to lsm, which is not built yet
-expect 4 "default engine is lsm" put "$DB" a 1
-same "lsm message" "$ERR" "strata: put: not available yet (needs the lsm engine)"
+# a new directory defaults to lsm
+expect 0 "default engine is lsm" put "$WORK/lsm" a 1
+[ -f "$WORK/lsm/CURRENT" ] && pass || fail "no CURRENT in a default database"
+expect 2 "an lsm database is not bitcask" --engine bitcask get "$WORK/lsm" a
 expect 4 "del creates nothing" --engine bitcask del "$WORK/none" a
 [ ! -e "$WORK/none" ] && pass || fail "del created a directory"
 expect 4 "get on a missing database" --engine bitcask get "$WORK/none" a

@@ -89,6 +89,88 @@ TEST(append_and_read) {
   CHECK_EQ(env_close(NULL), 0);
 }
 
+/* ENV_MMAP: appends land in a shared mapping grown in steps; the size seen
+ * through the env is the contents', the file on disk is longer (zeros) until
+ * close trims it; a process killed mid-way leaves every append it made
+ * (they were in the page cache) followed by zeros. */
+TEST(mmap_appends) {
+  env *e = env_posix();
+  char path[4096];
+  snprintf(path, sizeof path, "%s", test_path("m"));
+  env_file *f;
+  CHECK_EQ(env_open_append(e, path, ENV_CREATE | ENV_TRUNC | ENV_MMAP, &f),
+           STRATA_OK);
+  static char rec[1000];
+  uint64_t want = 0;
+  for (int i = 0; i < 3000; i++) { /* 3 MB: the mapping grows twice */
+    memset(rec, 'a' + i % 26, sizeof rec);
+    struct iovec v[2] = {{(void *)"<", 1}, {rec, (size_t)(i % 1000)}};
+    CHECK_EQ(env_appendv(f, v, 2), STRATA_OK);
+    want += 1 + (uint64_t)(i % 1000);
+  }
+  uint64_t size = 0, disk = 0;
+  CHECK_EQ(env_file_size(f, &size), STRATA_OK);
+  CHECK_U64(size, want);
+  CHECK_EQ(env_size(e, path, &disk), STRATA_OK);
+  CHECK(disk >= want);
+  CHECK_EQ(env_datasync(f), STRATA_OK);
+  CHECK_EQ(env_truncate(f, want - 10), STRATA_OK); /* contents shrink */
+  want -= 10;
+  CHECK_EQ(env_append(f, "0123456789", 10), STRATA_OK);
+  want += 10;
+  CHECK_EQ(env_close(f), STRATA_OK);
+  CHECK_EQ(env_size(e, path, &disk), STRATA_OK);
+  CHECK_U64(disk, want);
+  /* the bytes are the ones appended */
+  CHECK_EQ(env_open_read(e, path, &f), STRATA_OK);
+  char *buf = malloc((size_t)want);
+  size_t got = 0;
+  CHECK_EQ(env_pread(f, 0, buf, (size_t)want, &got), STRATA_OK);
+  CHECK_U64(got, want);
+  size_t off = 0;
+  int same = 1;
+  for (int i = 0; i < 3000 && same; i++) {
+    size_t n = (size_t)(i % 1000);
+    if (i == 2999) n -= 10;
+    same = buf[off] == '<';
+    for (size_t j = 0; j < n && same; j++)
+      same = buf[off + 1 + j] == 'a' + i % 26;
+    off += 1 + n;
+  }
+  CHECK(same);
+  CHECK_MEM(buf + want - 10, 10, "0123456789", 10);
+  free(buf);
+  CHECK_EQ(env_close(f), STRATA_OK);
+
+  /* killed: the appends survive, then zeros */
+  pid_t pid = fork();
+  if (pid == 0) {
+    env_file *g;
+    if (env_open_append(e, path, ENV_TRUNC | ENV_MMAP, &g)) _exit(1);
+    for (int i = 0; i < 100; i++)
+      if (env_append(g, "record-", 7)) _exit(1);
+    kill(getpid(), SIGKILL);
+    _exit(1);
+  }
+  int st = 0;
+  CHECK_EQ(waitpid(pid, &st, 0), pid);
+  CHECK(WIFSIGNALED(st));
+  CHECK_EQ(env_size(e, path, &disk), STRATA_OK);
+  CHECK(disk >= 700);
+  CHECK_EQ(env_open_read(e, path, &f), STRATA_OK);
+  buf = malloc((size_t)disk);
+  CHECK_EQ(env_pread(f, 0, buf, (size_t)disk, &got), STRATA_OK);
+  CHECK_U64(got, disk);
+  for (int i = 0; i < 100; i++)
+    CHECK_MEM(buf + 7 * i, 7, "record-", 7);
+  int zeros = 1;
+  for (uint64_t i = 700; i < disk; i++)
+    zeros &= buf[i] == 0;
+  CHECK(zeros);
+  free(buf);
+  CHECK_EQ(env_close(f), STRATA_OK);
+}
+
 TEST(appendv_2000_buffers) {
   enum { N = 2000 };
   static struct iovec v[N], copy[N];

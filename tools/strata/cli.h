@@ -49,6 +49,9 @@ typedef enum cli_opt {
   CLI_OPT_IN_PLACE, /* --in-place (repair) */
   CLI_OPT_BATCH,    /* --batch (log append) */
   CLI_OPT_SEQUENCE, /* --sequence N (log append --batch) */
+  CLI_OPT_NUM,      /* --num N (bench) */
+  CLI_OPT_DB,       /* --db DIR (bench) */
+  CLI_OPT_ACKNOWLEDGE, /* --acknowledge (verify of an LSM database) */
   CLI_OPT_COUNT
 } cli_opt;
 
@@ -71,6 +74,8 @@ typedef struct cli_options {
   uint64_t front, back;     /* wal truncate bounds (sequence numbers) */
   const char *into;         /* repair --into DIR */
   uint64_t sequence;        /* log append --batch: first sequence (def. 1) */
+  uint64_t num;             /* bench: entries (valid if CLI_OPT_NUM given) */
+  const char *db;           /* bench: database directory, or NULL */
   int argc;                 /* positional arguments (command word first) */
   char **argv;              /* them, in order; owned by the caller of parse */
 } cli_options;
@@ -94,6 +99,11 @@ const char *cli_opt_name(cli_opt opt);
 unsigned cli_global_options(void);
 /* Prints the option list of the help text. */
 void cli_print_options_help(FILE *out);
+/* Prints the help lines of the options in `bits` (CLI_BIT set), or, if
+ * `bits` is 0, nothing. */
+void cli_print_some_options(FILE *out, unsigned bits);
+/* help.c: the long help of a command (lines ending in "\n"), or NULL. */
+const char *cli_command_detail(const char *command);
 
 /* ---- diagnostics (report.c) --------------------------------------------- */
 
@@ -180,8 +190,9 @@ int cli_is_table(const char *path);
 int cli_is_record_log(const char *path);
 /* point-in-time for *.log and MANIFEST-*, skip for everything else. */
 strata_recovery cli_default_policy(const char *path);
-/* The engine of an existing database directory (CURRENT → lsm, *.data →
- * bitcask, *.log → wal), or NULL if it is not one or does not exist. */
+/* The engine of an existing database directory (CURRENT, MANIFEST-* or a
+ * table → lsm, *.data → bitcask, *.log → wal), or NULL if it is not one or
+ * does not exist. */
 const char *cli_detect_engine(const char *dir);
 
 /* One dropped region, copied out of a strata_damage report. */
@@ -206,6 +217,18 @@ typedef struct cli_drops {
 void cli_drops_collect(void *arg, const strata_damage *d);
 void cli_drops_free(cli_drops *d);
 
+/* MANIFEST files (manifest.c). 1 for MANIFEST-* names. dump_record:
+ * the fields of one record as text lines, or (with --json) as members
+ * "fields" (and "error", "data" if it does not decode) of the record object
+ * `w` is writing. check_record: 1 if the record decodes; otherwise appends a
+ * "bad-record" region covering it to `drops` and returns 0. */
+int cli_is_manifest(const char *path);
+void cli_manifest_dump_record(const cli_options *o, json_writer *w,
+                              const void *data, size_t size);
+int cli_manifest_check_record(const char *path, const void *data, size_t size,
+                              const strata_log_record_info *info,
+                              cli_drops *drops);
+
 /* ---- commands ----------------------------------------------------------- */
 
 /* A command: `o->argv[0]` is the command word. Returns a cli_exit code. */
@@ -216,6 +239,7 @@ int cli_cmd_verify(const cli_options *o);  /* cmd_verify.c */
 int cli_cmd_log(const cli_options *o);     /* cmd_log.c: log append */
 int cli_cmd_pending(const cli_options *o); /* cmd_pending.c */
 int cli_cmd_kv(const cli_options *o);      /* cmd_kv.c: by engine */
+int cli_cmd_bench(const cli_options *o);   /* cmd_bench.c */
 /* cmd_kv.c: lists (stdout) the keys of a Bitcask directory whose newest
  * record was lost; returns how many. */
 uint64_t cli_kv_lost_keys(const char *dir, const cli_options *o);
@@ -234,5 +258,6 @@ int cli_cmd_wal(const cli_options *o); /* cmd_wal.c: wal ... */
 /* cmd_wal.c: appends the WAL-level damage of a WAL directory (sequence holes,
  * records that are not batches) to `drops`; a STRATA_* status. */
 int cli_wal_verify_sequences(const char *dir, cli_drops *drops);
+int cli_cmd_repair(const cli_options *o); /* cmd_repair.c: repair */
 
 #endif

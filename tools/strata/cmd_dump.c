@@ -6,6 +6,8 @@
  *   <TAB>put<TAB>KEY<TAB>VALUE      one line per operation, when the record
  *   <TAB>del<TAB>KEY                decodes as a write batch
  *   <TAB>data<TAB>BYTES             the record itself, when it does not
+ *   <TAB>FIELD<TAB>...              MANIFEST-* files: one line per field of
+ *                                   the edit (manifest.c)
  *   drop<TAB>offset=N<TAB>bytes=N<TAB>kind=K<TAB>reason=R<TAB>records=N<TAB>tail=yes|no
  *   summary<TAB>file=F<TAB>policy=P<TAB>records=N<TAB>bytes=N<TAB>drops=N<TAB>dropped_bytes=N
  * `length` and summary `bytes` count record payload; drop `bytes` count file
@@ -13,11 +15,16 @@
  * --json: one object {"file", "policy", "records": [...], "drops": [...],
  * "summary": {...}, "complete": bool}.
  *
+ * A directory: a WAL directory's segments, or an LSM directory's CURRENT
+ * (a line current<TAB>file=F<TAB>manifest=NAME), MANIFEST-*, *.log (WAL
+ * batches) and tables (cmd_table.c), each reported as above, in that order.
+ *
  * Policy: --recovery, else point-in-time for *.log and MANIFEST-*, skip for
  * the rest. If the policy refuses (exit 3) or a read fails (exit 4), what was
  * read so far is still printed; the error is the one line on stderr.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,7 @@
 
 typedef struct dump {
   const cli_options *o; /* the options (hex, json) */
+  int manifest;         /* 1: a MANIFEST-* file, records are edits */
   json_writer json;     /* the JSON writer, with --json */
   uint64_t records;     /* records printed */
   uint64_t bytes;       /* their payload bytes */
@@ -63,8 +71,8 @@ static void print_record(dump *d, const void *data, size_t size,
                          const strata_log_record_info *info) {
   uint64_t seq = 0;
   uint32_t count = 0;
-  int batch =
-      strata_batch_decode(data, size, &seq, &count, NULL, NULL) == STRATA_OK;
+  int batch = !d->manifest && strata_batch_decode(data, size, &seq, &count,
+                                                  NULL, NULL) == STRATA_OK;
   d->records++;
   d->bytes += size;
   if (d->o->json) {
@@ -76,7 +84,9 @@ static void print_record(dump *d, const void *data, size_t size,
     json_uint(w, size);
     json_key(w, "fragments");
     json_uint(w, info->fragments);
-    if (batch) {
+    if (d->manifest) {
+      cli_manifest_dump_record(d->o, w, data, size);
+    } else if (batch) {
       json_key(w, "batch");
       json_object_begin(w);
       json_key(w, "sequence");
@@ -97,7 +107,10 @@ static void print_record(dump *d, const void *data, size_t size,
   }
   printf("record\toffset=%" PRIu64 "\tlength=%zu\tfragments=%" PRIu32,
          info->offset, size, info->fragments);
-  if (batch) {
+  if (d->manifest) {
+    putchar('\n');
+    cli_manifest_dump_record(d->o, NULL, data, size);
+  } else if (batch) {
     printf("\tseq=%" PRIu64 "\tcount=%" PRIu32 "\n", seq, count);
     strata_batch_decode(data, size, NULL, NULL, print_op, d);
   } else {
@@ -166,13 +179,81 @@ static void print_summary(dump *d, const char *path, strata_recovery policy,
 
 static int dump_file(const cli_options *o, const char *path);
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+/* CURRENT of an LSM directory: the MANIFEST it names. Text:
+ *   current<TAB>file=F<TAB>manifest=NAME   (escaped; no newline = damaged)
+ * JSON: {"file", "current", "newline": bool}. */
+static int dump_current(const cli_options *o, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_error("%s: %s", path, cli_errno_text(errno));
+    return CLI_FAILED;
+  }
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    cli_error("%s: read error", path);
+    return CLI_FAILED;
+  }
+  int newline = n > 0 && buf[n - 1] == '\n';
+  size_t len = newline ? n - 1 : n;
+  if (o->json) {
+    json_writer w;
+    json_init(&w, stdout);
+    json_object_begin(&w);
+    json_key(&w, "file");
+    json_str(&w, path);
+    json_key(&w, "current");
+    json_bytes(&w, 0, buf, len);
+    json_key(&w, "newline");
+    json_bool(&w, newline);
+    json_object_end(&w);
+    json_finish(&w);
+  } else {
+    fputs("current\tfile=", stdout);
+    cli_write_bytes(stdout, 0, 0, path, strlen(path));
+    fputs("\tmanifest=", stdout);
+    cli_write_bytes(stdout, 0, 0, buf, len);
+    putchar('\n');
+  }
+  if (!newline) {
+    cli_error("%s: does not end with a newline (damaged)", path);
+    return CLI_REFUSED;
+  }
+  return CLI_OK;
 }
 
-/* A WAL directory: each segment (*.log) in name order, one report each (one
- * JSON object per line with --json). */
-static int dump_wal_dir(const cli_options *o, const char *dir) {
+/* Files of an LSM directory in dump order: CURRENT, MANIFEST-*, then by
+ * name. */
+static int dump_rank(const char *path) {
+  const char *b = cli_basename(path);
+  return strcmp(b, "CURRENT") == 0         ? 0
+         : strncmp(b, "MANIFEST-", 9) == 0 ? 1
+                                           : 2;
+}
+
+static int by_rank(const void *a, const void *b) {
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  int rx = dump_rank(x), ry = dump_rank(y);
+  return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+/* 1 if the directory dump shows this file: a WAL directory's segments
+ * (*.log); an LSM directory's CURRENT, MANIFEST-*, *.log and tables (LOCK
+ * and the text LOG are not strata formats). */
+static int dumps_name(const char *name, int lsm) {
+  size_t len = strlen(name);
+  int log = len > 4 && strcmp(name + len - 4, ".log") == 0;
+  if (!lsm) return log;
+  return log || strcmp(name, "CURRENT") == 0 ||
+         strncmp(name, "MANIFEST-", 9) == 0 || cli_is_table(name);
+}
+
+/* A WAL or LSM directory: each file in order, one report each (one JSON
+ * object per line with --json): *.log as WAL batches, MANIFEST-* as
+ * records, tables block by block. */
+static int dump_dir(const cli_options *o, const char *dir, int lsm) {
   DIR *d = opendir(dir);
   if (!d) {
     cli_error("%s: cannot list directory", dir);
@@ -183,7 +264,7 @@ static int dump_wal_dir(const cli_options *o, const char *dir) {
   struct dirent *e;
   while ((e = readdir(d))) {
     size_t len = strlen(e->d_name);
-    if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0) continue;
+    if (!dumps_name(e->d_name, lsm)) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 16;
       char **v = realloc(names, cap * sizeof *v);
@@ -195,10 +276,12 @@ static int dump_wal_dir(const cli_options *o, const char *dir) {
     snprintf(names[n++], plen, "%s/%s", dir, e->d_name);
   }
   closedir(d);
-  if (n) qsort(names, n, sizeof *names, by_name);
+  if (n) qsort(names, n, sizeof *names, by_rank);
   int rc = CLI_OK;
   for (size_t i = 0; i < n; i++) {
-    int frc = dump_file(o, names[i]);
+    int frc = strcmp(cli_basename(names[i]), "CURRENT") == 0
+                  ? dump_current(o, names[i])
+                  : dump_file(o, names[i]);
     if (rc == CLI_OK) rc = frc;
     free(names[i]);
   }
@@ -216,12 +299,14 @@ int cli_cmd_dump(const cli_options *o) {
   if (rc != CLI_OK) return rc;
   if (is_dir) {
     const char *engine = cli_detect_engine(path);
-    if (engine && strcmp(engine, "wal") == 0) return dump_wal_dir(o, path);
-    cli_error("%s: is a directory (dump reads one file, or the segments of a "
-              "WAL directory)",
+    if (engine && strcmp(engine, "wal") == 0) return dump_dir(o, path, 0);
+    if (engine && strcmp(engine, "lsm") == 0) return dump_dir(o, path, 1);
+    cli_error("%s: is a directory (dump reads one file, or the files of a "
+              "WAL or LSM directory)",
               path);
     return CLI_FAILED;
   }
+  if (strcmp(cli_basename(path), "CURRENT") == 0) return dump_current(o, path);
   return dump_file(o, path);
 }
 
@@ -238,7 +323,7 @@ static int dump_file(const cli_options *o, const char *path) {
     return cli_fail(st, path);
   }
 
-  dump d = {.o = o};
+  dump d = {.o = o, .manifest = cli_is_manifest(path)};
   json_init(&d.json, stdout);
   if (o->json) {
     json_object_begin(&d.json);

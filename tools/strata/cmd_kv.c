@@ -6,7 +6,7 @@
  * (cli_detect_engine); --engine chooses it for a new one (default lsm). Each
  * engine is one row of `engines`: a table of functions over an opaque
  * handle, so another engine plugs in with one row and its functions. An
- * engine without a row (lsm today) answers through cli_cmd_pending.
+ * engine without a row answers through cli_cmd_pending.
  *
  * Opening a database that drops damaged data prints one warning line with
  * the bytes and places dropped, and one line per key whose newest record
@@ -14,9 +14,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -152,7 +154,244 @@ static int bc_stats_cli(void *db, const cli_options *o, const char *dir) {
   return STRATA_OK;
 }
 
+/* ---- lsm ---------------------------------------------------------------- */
+
+/* An open LSM database and what the commands need with it. */
+typedef struct lsm_cli {
+  strata_db *db;           /* the handle */
+  strata_write_options wo; /* sync per --sync */
+  pthread_mutex_t mu;      /* guards drops: damage may come from the
+                              engine's background thread */
+  cli_drops drops;         /* regions dropped at open or met later */
+  size_t drops_at_open;    /* of which reported at open */
+  char *dir;               /* the database, for messages; malloc'd */
+} lsm_cli;
+
+static void lsm_on_damage(void *arg, const strata_damage *d) {
+  lsm_cli *l = arg;
+  pthread_mutex_lock(&l->mu);
+  cli_drops_collect(&l->drops, d);
+  pthread_mutex_unlock(&l->mu);
+}
+
+static void ignore_lost(void *arg, const strata_lost_range *r) {
+  (void)arg;
+  (void)r;
+}
+
+static int lsm_open_cli(const char *dir, const cli_options *o, int create,
+                        void **out) {
+  lsm_cli *l = calloc(1, sizeof *l);
+  if (!l) cli_out_of_memory();
+  pthread_mutex_init(&l->mu, NULL);
+  strata_write_options_init(&l->wo);
+  l->wo.sync = o->sync;
+  strata_options opt;
+  strata_options_init(&opt);
+  opt.create_if_missing = create;
+  if (cli_given(o, CLI_OPT_RECOVERY)) opt.recovery = o->recovery;
+  opt.on_damage = lsm_on_damage;
+  opt.damage_arg = l;
+  int rc = strata_db_open(dir, &opt, &l->db);
+  if (rc != STRATA_OK) {
+    cli_drops_free(&l->drops);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+    return rc;
+  }
+  pthread_mutex_lock(&l->mu);
+  if (l->drops.n)
+    cli_error("warning: %s: dropped %" PRIu64 " damaged bytes in %zu %s "
+              "(strata verify %s lists them)",
+              dir, l->drops.bytes, l->drops.n,
+              l->drops.n == 1 ? "place" : "places", dir);
+  l->drops_at_open = l->drops.n;
+  pthread_mutex_unlock(&l->mu);
+  size_t lost = strata_db_lost_ranges(l->db, ignore_lost, NULL);
+  if (lost)
+    cli_error("warning: %s: %zu key %s lost their newest versions to damage; "
+              "reads inside them fail until acknowledged (strata verify %s "
+              "lists them)",
+              dir, lost, lost == 1 ? "range" : "ranges", dir);
+  if (!(l->dir = strdup(dir))) cli_out_of_memory();
+  *out = l;
+  return STRATA_OK;
+}
+
+/* Closes; damage met after open (a scan under --recovery skip going past a
+ * damaged block) gets one warning line. */
+static int lsm_close_cli(void *p) {
+  lsm_cli *l = p;
+  int rc = strata_db_close(l->db);
+  if (l->drops.n > l->drops_at_open) {
+    uint64_t bytes = 0;
+    size_t n = l->drops.n - l->drops_at_open;
+    for (size_t i = l->drops_at_open; i < l->drops.n; i++)
+      bytes += l->drops.v[i].bytes;
+    fflush(stdout);
+    cli_error("warning: %s: skipped %" PRIu64 " damaged bytes in %zu %s "
+              "(first: %s offset %" PRIu64 "; strata verify %s lists them)",
+              l->dir, bytes, n, n == 1 ? "place" : "places",
+              l->drops.v[l->drops_at_open].file,
+              l->drops.v[l->drops_at_open].offset, l->dir);
+  }
+  free(l->dir);
+  cli_drops_free(&l->drops);
+  pthread_mutex_destroy(&l->mu);
+  free(l);
+  return rc;
+}
+static int lsm_put_cli(void *p, const cli_buf *k, const cli_buf *v) {
+  lsm_cli *l = p;
+  return strata_db_put(l->db, &l->wo, k->data, k->len, v->data, v->len);
+}
+static int lsm_get_cli(void *p, const cli_buf *k, void **v, size_t *vlen) {
+  lsm_cli *l = p;
+  return strata_db_get(l->db, NULL, k->data, k->len, v, vlen);
+}
+static int lsm_del_cli(void *p, const cli_buf *k) {
+  lsm_cli *l = p;
+  return strata_db_delete(l->db, &l->wo, k->data, k->len);
+}
+static int lsm_write_cli(void *p, const strata_batch *b) {
+  lsm_cli *l = p;
+  return strata_db_write(l->db, &l->wo, b);
+}
+
+static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  return c ? c : an < bn ? -1 : an > bn;
+}
+
+/* Keys in [from, to), ascending or descending, through a strata iterator. */
+static int lsm_scan_cli(void *p, const cli_buf *from, const cli_buf *to,
+                        int reverse, uint64_t limit, strata_bitcask_kv_fn fn,
+                        void *arg) {
+  lsm_cli *l = p;
+  strata_iterator *it = NULL;
+  int rc = strata_db_iter_create(l->db, NULL, &it);
+  if (rc != STRATA_OK) return rc;
+  if (!reverse) {
+    if (from)
+      strata_iter_seek(it, from->data, from->len);
+    else
+      strata_iter_seek_first(it);
+  } else if (to) {
+    strata_iter_seek(it, to->data, to->len); /* first key >= to: excluded */
+    if (strata_iter_valid(it))
+      strata_iter_prev(it);
+    else if (strata_iter_status(it) == STRATA_OK)
+      strata_iter_seek_last(it);
+  } else {
+    strata_iter_seek_last(it);
+  }
+  uint64_t n = 0;
+  while (strata_iter_valid(it) && (limit == 0 || n < limit)) {
+    size_t kl, vl;
+    const void *k = strata_iter_key(it, &kl);
+    const void *v = strata_iter_value(it, &vl);
+    if (!reverse && to && bytes_cmp(k, kl, to->data, to->len) >= 0) break;
+    if (reverse && from && bytes_cmp(k, kl, from->data, from->len) < 0) break;
+    if ((rc = fn(arg, k, kl, v, vl)) != 0) break;
+    n++;
+    if (reverse)
+      strata_iter_prev(it);
+    else
+      strata_iter_next(it);
+  }
+  if (rc == STRATA_OK) rc = strata_iter_status(it);
+  strata_iter_destroy(it);
+  return rc;
+}
+
+static int lsm_compact_cli(void *p) {
+  lsm_cli *l = p;
+  return strata_db_compact_range(l->db, NULL, 0, NULL, 0);
+}
+
+/* Nothing left to do: with --sync every write was made with sync set (the
+ * WAL fdatasync'ed before it returned), and tables are synced when written. */
+static int lsm_sync_cli(void *p) {
+  (void)p;
+  return STRATA_OK;
+}
+
+static int lsm_stats_cli(void *p, const cli_options *o, const char *dir) {
+  lsm_cli *l = p;
+  strata_db_stats s;
+  int rc = strata_db_get_stats(l->db, &s);
+  if (rc != STRATA_OK) return rc;
+  char *text = strata_db_get_property(l->db, "strata.stats");
+  const struct {
+    const char *name;
+    uint64_t v;
+  } f[] = {{"sequence", s.sequence},
+           {"memtable_bytes", s.memtable_bytes},
+           {"flushes", s.flushes},
+           {"compactions", s.compactions},
+           {"bytes_flushed", s.bytes_flushed},
+           {"bytes_compacted", s.bytes_compacted},
+           {"bytes_read_compaction", s.bytes_read_compaction},
+           {"wal_bytes", s.wal_bytes},
+           {"user_bytes", s.user_bytes},
+           {"stall_micros", s.stall_micros},
+           {"slowdowns", s.slowdowns},
+           {"stops", s.stops},
+           {"wal_syncs", s.wal_syncs},
+           {"group_commits", s.group_commits},
+           {"damage_regions", s.damage_regions},
+           {"dropped_bytes", s.dropped_bytes}};
+  size_t n = sizeof f / sizeof f[0];
+  if (o->json) {
+    json_writer w;
+    json_init(&w, stdout);
+    json_object_begin(&w);
+    json_key(&w, "database");
+    json_str(&w, dir);
+    json_key(&w, "engine");
+    json_str(&w, "lsm");
+    json_key(&w, "levels");
+    json_array_begin(&w);
+    for (int i = 0; i < 7; i++) {
+      json_object_begin(&w);
+      json_key(&w, "level");
+      json_uint(&w, (uint64_t)i);
+      json_key(&w, "files");
+      json_uint(&w, s.files[i]);
+      json_key(&w, "bytes");
+      json_uint(&w, s.level_bytes[i]);
+      json_object_end(&w);
+    }
+    json_array_end(&w);
+    for (size_t i = 0; i < n; i++) {
+      json_key(&w, f[i].name);
+      json_uint(&w, f[i].v);
+    }
+    if (text) {
+      json_key(&w, "text");
+      json_str(&w, text);
+    }
+    json_object_end(&w);
+    json_finish(&w);
+  } else {
+    printf("engine\tlsm\n");
+    for (int i = 0; i < 7; i++)
+      printf("level%d\tfiles=%" PRIu64 "\tbytes=%" PRIu64 "\n", i, s.files[i],
+             s.level_bytes[i]);
+    for (size_t i = 0; i < n; i++)
+      printf("%s\t%" PRIu64 "\n", f[i].name, f[i].v);
+    if (text) {
+      fputs(text, stdout); /* strata.stats: the engine's own table */
+      if (*text && text[strlen(text) - 1] != '\n') putchar('\n');
+    }
+  }
+  free(text);
+  return STRATA_OK;
+}
+
 static const kv_engine engines[] = {
+    {"lsm", lsm_open_cli, lsm_close_cli, lsm_put_cli, lsm_get_cli, lsm_del_cli,
+     lsm_write_cli, lsm_scan_cli, lsm_compact_cli, lsm_stats_cli, lsm_sync_cli},
     {"bitcask", bc_open_cli, bc_close_cli, bc_put_cli, bc_get_cli, bc_del_cli,
      bc_write_cli, bc_scan_cli, bc_compact_cli, bc_stats_cli, bc_sync_cli},
 };
@@ -189,7 +428,24 @@ static int print_kv(void *arg, const void *k, size_t kl, const void *v,
   return ferror(stdout) ? STRATA_IO_ERROR : 0;
 }
 
-/* load: lines KEY<TAB>VALUE, one batch per 1000 lines. */
+enum { LOAD_PROGRESS_EVERY = 100000 }; /* records between progress lines */
+
+/* load's progress on a terminal: records so far and, when the input is a
+ * regular file, how much of it was read. */
+static void load_progress(FILE *in, uint64_t loaded) {
+  struct stat st;
+  long pos = ftell(in);
+  if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      pos >= 0)
+    fprintf(stderr, "\rstrata: load: %" PRIu64 " records (%d%%)", loaded,
+            (int)((uint64_t)pos * 100 / (uint64_t)st.st_size));
+  else
+    fprintf(stderr, "\rstrata: load: %" PRIu64 " records", loaded);
+  fflush(stderr);
+}
+
+/* load: lines KEY<TAB>VALUE, one batch per 1000 lines. A large input shows
+ * its progress on stderr when that is a terminal (one line, rewritten). */
 static int do_load(const kv_engine *e, void *db, const cli_options *o) {
   const char *name = o->argc > 2 ? o->argv[2] : "-";
   FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
@@ -204,6 +460,7 @@ static int do_load(const kv_engine *e, void *db, const cli_options *o) {
   ssize_t len;
   uint64_t lineno = 0, loaded = 0;
   int rc = CLI_OK, st = STRATA_OK;
+  int tty = isatty(STDERR_FILENO), shown = 0;
   while (rc == CLI_OK && (len = getline(&line, &cap, in)) >= 0) {
     lineno++;
     if (len > 0 && line[len - 1] == '\n') line[--len] = 0;
@@ -222,8 +479,7 @@ static int do_load(const kv_engine *e, void *db, const cli_options *o) {
                    sizeof err)) {
       cli_error("load: %s line %" PRIu64 ": %s", name, lineno, err);
       rc = CLI_USAGE;
-    } else if (strata_batch_put(b, k.data, k.len, v.data, v.len) !=
-               STRATA_OK) {
+    } else if (strata_batch_put(b, k.data, k.len, v.data, v.len) != STRATA_OK) {
       cli_out_of_memory();
     }
     cli_buf_free(&k);
@@ -232,11 +488,19 @@ static int do_load(const kv_engine *e, void *db, const cli_options *o) {
       if ((st = e->write(db, b)) != STRATA_OK) break;
       loaded += strata_batch_count(b);
       strata_batch_clear(b);
+      if (tty && loaded % LOAD_PROGRESS_EVERY == 0) {
+        load_progress(in, loaded);
+        shown = 1;
+      }
     }
   }
   if (rc == CLI_OK && st == STRATA_OK && strata_batch_count(b) > 0) {
     st = e->write(db, b);
     if (st == STRATA_OK) loaded += strata_batch_count(b);
+  }
+  if (shown) {
+    load_progress(in, loaded);
+    fputc('\n', stderr);
   }
   if (rc == CLI_OK && st != STRATA_OK) rc = cli_fail(st, o->argv[1]);
   if (rc == CLI_OK && ferror(in)) {
@@ -246,7 +510,6 @@ static int do_load(const kv_engine *e, void *db, const cli_options *o) {
   free(line);
   strata_batch_destroy(b);
   if (in != stdin) fclose(in);
-  (void)loaded;
   return rc;
 }
 
@@ -302,11 +565,11 @@ static int run_cmd(const kv_engine *e, void *db, const cli_options *o) {
 
 int cli_cmd_kv(const cli_options *o) {
   const char *cmd = o->argv[0];
-  int want = strcmp(cmd, "put") == 0 ? 4
+  int want = strcmp(cmd, "put") == 0                              ? 4
              : strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0 ? 3
-             : 2;
-  int ok = strcmp(cmd, "load") == 0 ? o->argc == 2 || o->argc == 3
-                                    : o->argc == want;
+                                                                  : 2;
+  int ok =
+      strcmp(cmd, "load") == 0 ? o->argc == 2 || o->argc == 3 : o->argc == want;
   if (!ok) {
     cli_error("%s: wrong number of arguments (see strata --help)", cmd);
     return CLI_USAGE;
@@ -338,8 +601,8 @@ int cli_cmd_kv(const cli_options *o) {
   return out;
 }
 
-static void list_lost(void *arg, const void *key, size_t klen,
-                      const char *file, uint64_t offset, uint64_t ts) {
+static void list_lost(void *arg, const void *key, size_t klen, const char *file,
+                      uint64_t offset, uint64_t ts) {
   const cli_options *o = arg;
   printf("%s: damage at offset %" PRIu64 " lost the newest record of key ",
          file, offset);
@@ -370,8 +633,8 @@ typedef struct lost_json {
   const cli_options *o; /* for --hex */
 } lost_json;
 
-static void json_lost(void *arg, const void *key, size_t klen,
-                      const char *file, uint64_t offset, uint64_t ts) {
+static void json_lost(void *arg, const void *key, size_t klen, const char *file,
+                      uint64_t offset, uint64_t ts) {
   lost_json *lj = arg;
   json_object_begin(lj->w);
   json_key(lj->w, "key");

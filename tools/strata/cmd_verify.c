@@ -17,9 +17,14 @@
  * A damaged Bitcask directory also lists the keys whose newest record was
  * lost (cmd_kv.c): text lines "FILE: damage at offset N lost the newest
  * record of key K", JSON member "lost_keys".
+ * In MANIFEST-* files every record must also decode as an edit; one that
+ * does not is a region of kind bad-record (manifest.c).
  * Table files (*.ldb, *.sst) are checked block by block (cmd_table.c):
  * "records" counts their intact entries, and each damaged block is a region
  * whose reason names the block kind and the keys it covered.
+ * An LSM database directory is also checked by strata_db_verify, which
+ * knows which files are live: a missing table, a WAL sequence hole or a
+ * MANIFEST edit that does not apply is reported after the files' own damage.
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -83,8 +88,20 @@ static int check_file(verify *v, const char *path) {
   if (rc == STRATA_OK) {
     const void *data;
     size_t size;
-    while ((rc = strata_log_reader_next(r, &data, &size, NULL)) == STRATA_OK)
-      f->records++;
+    strata_log_record_info info;
+    int manifest = cli_is_manifest(path);
+    size_t bad = (size_t)-1; /* the last bad-record region, while nothing
+                                intact has followed it */
+    while ((rc = strata_log_reader_next(r, &data, &size, &info)) == STRATA_OK) {
+      if (!manifest ||
+          cli_manifest_check_record(path, data, size, &info, &v->drops)) {
+        f->records++;
+        bad = (size_t)-1;
+      } else {
+        bad = v->drops.n - 1;
+      }
+    }
+    if (bad != (size_t)-1 && bad == v->drops.n - 1) v->drops.v[bad].tail = 1;
     if (rc == STRATA_END) rc = STRATA_OK;
   }
   f->drops = v->drops.n - f->first_drop;
@@ -147,7 +164,8 @@ static void print_text(const verify *v, const char *dir) {
     regions += f->drops;
     lost += f->lost;
   }
-  /* drops past the files' own: WAL-level damage (sequence holes) */
+  /* drops past the files' own: WAL-level damage (sequence holes), an LSM
+   * database's (missing tables) */
   for (size_t j = (size_t)regions; j < v->drops.n; j++) {
     const cli_drop *x = &v->drops.v[j];
     printf("%s: damage at offset %" PRIu64 ", %" PRIu64 " bytes: %s: ", x->file,
@@ -155,6 +173,7 @@ static void print_text(const verify *v, const char *dir) {
     cli_write_bytes(stdout, 0, 0, x->reason, strlen(x->reason));
     putchar('\n');
     regions++;
+    lost += x->bytes;
   }
   if (dir)
     printf("%s: %zu %s, %" PRIu64 " %s intact, %" PRIu64 " damaged %s, %" PRIu64
@@ -163,6 +182,35 @@ static void print_text(const verify *v, const char *dir) {
            plural(records, "record", "records"), regions,
            plural(regions, "region", "regions"), lost,
            plural(lost, "byte", "bytes"));
+}
+
+/* The "damage" member: every region of `drops`. */
+static void json_damage(json_writer *w, const cli_drops *drops) {
+  json_key(w, "damage");
+  json_array_begin(w);
+  for (size_t i = 0; i < drops->n; i++) {
+    const cli_drop *x = &drops->v[i];
+    json_object_begin(w);
+    json_key(w, "file");
+    json_str(w, x->file);
+    json_key(w, "offset");
+    json_uint(w, x->offset);
+    json_key(w, "bytes");
+    json_uint(w, x->bytes);
+    json_key(w, "kind");
+    json_str(w, strata_damage_kind_name(x->kind));
+    json_key(w, "reason");
+    json_str(w, x->reason);
+    json_key(w, "tail");
+    json_bool(w, x->tail);
+    json_key(w, "lost");
+    json_object_begin(w);
+    json_key(w, "records");
+    json_uint(w, x->records);
+    json_object_end(w);
+    json_object_end(w);
+  }
+  json_array_end(w);
 }
 
 static void print_json(const verify *v, const char *dir, const cli_options *o) {
@@ -191,34 +239,83 @@ static void print_json(const verify *v, const char *dir, const cli_options *o) {
     json_object_end(&w);
   }
   json_array_end(&w);
-  json_key(&w, "damage");
-  json_array_begin(&w);
-  for (size_t i = 0; i < v->drops.n; i++) {
-    const cli_drop *x = &v->drops.v[i];
-    json_object_begin(&w);
-    json_key(&w, "file");
-    json_str(&w, x->file);
-    json_key(&w, "offset");
-    json_uint(&w, x->offset);
-    json_key(&w, "bytes");
-    json_uint(&w, x->bytes);
-    json_key(&w, "kind");
-    json_str(&w, strata_damage_kind_name(x->kind));
-    json_key(&w, "reason");
-    json_str(&w, x->reason);
-    json_key(&w, "tail");
-    json_bool(&w, x->tail);
-    json_key(&w, "lost");
-    json_object_begin(&w);
-    json_key(&w, "records");
-    json_uint(&w, x->records);
-    json_object_end(&w);
-    json_object_end(&w);
-  }
-  json_array_end(&w);
+  json_damage(&w, &v->drops);
   if (dir && v->drops.n) cli_kv_lost_keys_json(&w, dir, o);
   json_object_end(&w);
   json_finish(&w);
+}
+
+/* 1 if `d`, found by strata_db_verify, is already among the file-by-file
+ * drops [0, n): a region of the same file overlapping it, or a drop the
+ * engine pinned on CURRENT (the MANIFEST it names is damaged) whose reason
+ * names a file already found damaged. */
+static int already_found(const cli_drops *drops, size_t n, const cli_drop *d) {
+  for (size_t i = 0; i < n; i++) {
+    const cli_drop *x = &drops->v[i];
+    const char *xb = cli_basename(x->file);
+    if (strcmp(xb, cli_basename(d->file)) == 0 &&
+        d->offset < x->offset + x->bytes + 1 &&
+        x->offset < d->offset + d->bytes + 1)
+      return 1;
+    if (strstr(d->reason, xb)) return 1;
+  }
+  return 0;
+}
+
+/* An LSM database directory, after its files were checked one by one:
+ * strata_db_verify checks it as the engine sees it (CURRENT, the MANIFEST's
+ * edits, that every live table exists, every live WAL with its sequence
+ * numbers); what it finds beyond the per-file damage is appended. */
+static int verify_lsm_db(const char *dir, cli_drops *out) {
+  cli_drops db = {0};
+  int st = strata_db_verify(dir, cli_drops_collect, &db);
+  if (st == STRATA_CORRUPTION) st = STRATA_OK;
+  size_t n = out->n;
+  for (size_t i = 0; st == STRATA_OK && i < db.n; i++) {
+    if (already_found(out, n, &db.v[i])) continue;
+    strata_damage d = {db.v[i].file, db.v[i].offset, db.v[i].bytes,
+                       db.v[i].kind, db.v[i].reason, db.v[i].records,
+                       db.v[i].tail};
+    cli_drops_collect(out, &d);
+  }
+  cli_drops_free(&db);
+  return st;
+}
+
+/* Prints one ledger range (stderr: the report on stdout stays one format). */
+static void print_lost(void *arg, const strata_lost_range *r) {
+  (void)arg;
+  fprintf(stderr, "strata: acknowledged loss: %s offset %llu, %llu bytes, %s: %s\n",
+          r->damage.file, (unsigned long long)r->damage.offset,
+          (unsigned long long)r->damage.bytes,
+          strata_damage_kind_name(r->damage.kind), r->damage.reason);
+}
+
+/* --acknowledge: the user has seen what the ledger lists; clear it. */
+static int acknowledge(const char *path) {
+  const char *engine = cli_detect_engine(path);
+  if (!engine || strcmp(engine, "lsm") != 0) {
+    cli_error("%s: --acknowledge applies to LSM databases only", path);
+    return CLI_USAGE;
+  }
+  strata_options so;
+  strata_options_init(&so);
+  strata_db *db = NULL;
+  int st = strata_db_open(path, &so, &db);
+  if (st == STRATA_OK) {
+    size_t n = strata_db_lost_ranges(db, print_lost, NULL);
+    st = strata_db_acknowledge(db);
+    if (st == STRATA_OK)
+      fprintf(stderr, "strata: %s: %zu lost range%s acknowledged\n", path, n,
+              n == 1 ? "" : "s");
+  }
+  if (st != STRATA_OK) {
+    int rc = cli_fail(st, path);
+    strata_db_close(db);
+    return rc;
+  }
+  strata_db_close(db);
+  return CLI_OK;
 }
 
 int cli_cmd_verify(const cli_options *o) {
@@ -229,6 +326,8 @@ int cli_cmd_verify(const cli_options *o) {
   const char *path = o->argv[1];
   int is_dir = 0, rc = cli_check_path(path, &is_dir);
   if (rc != CLI_OK) return rc;
+  if (cli_given(o, CLI_OPT_ACKNOWLEDGE) && (rc = acknowledge(path)) != CLI_OK)
+    return rc;
   verify v = {0};
   int st = STRATA_OK;
   const char *failed = NULL;
@@ -250,6 +349,9 @@ int cli_cmd_verify(const cli_options *o) {
     if (st == STRATA_OK && engine && strcmp(engine, "wal") == 0 &&
         access(lock, F_OK) == 0 &&
         (st = cli_wal_verify_sequences(path, &v.drops)) != STRATA_OK)
+      failed = path;
+    if (st == STRATA_OK && engine && strcmp(engine, "lsm") == 0 &&
+        (st = verify_lsm_db(path, &v.drops)) != STRATA_OK)
       failed = path;
     if (st != STRATA_OK) rc = cli_fail(st, failed);
     for (size_t i = 0; i < n; i++)

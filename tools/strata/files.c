@@ -1,7 +1,9 @@
 /*
  * files.c — what the tool infers from file names: table or record log, the
  * default recovery policy of a file (SPEC §2), and the engine of a database
- * directory (SPEC §3: CURRENT → lsm, *.data → bitcask, only *.log → wal).
+ * directory (SPEC §3: CURRENT → lsm, *.data → bitcask, only *.log → wal; a
+ * directory with a MANIFEST-* or a table but no CURRENT, as a damaged LSM
+ * database may be, is lsm too).
  */
 #include <dirent.h>
 #include <string.h>
@@ -44,13 +46,15 @@ strata_recovery cli_default_policy(const char *path) {
 const char *cli_detect_engine(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return NULL;
-  int current = 0, data = 0, log = 0;
+  int lsm = 0, data = 0, log = 0;
   struct dirent *e;
   while ((e = readdir(d))) {
-    if (strcmp(e->d_name, "CURRENT") == 0) current = 1;
+    if (strcmp(e->d_name, "CURRENT") == 0 ||
+        strncmp(e->d_name, "MANIFEST-", 9) == 0 || cli_is_table(e->d_name))
+      lsm = 1;
     if (ends_with(e->d_name, ".data")) data = 1;
     if (ends_with(e->d_name, ".log")) log = 1;
   }
   closedir(d);
-  return current ? "lsm" : data ? "bitcask" : log ? "wal" : NULL;
+  return lsm ? "lsm" : data ? "bitcask" : log ? "wal" : NULL;
 }
