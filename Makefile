@@ -11,10 +11,18 @@
 #   make bench-sstable  the table benchmark (Release, build-release/)
 #   make bench-wal  the WAL benchmark; writes the "## WAL" section of bench/RESULTS.md
 #   make bench-memtable  the LSM memtable alone: 1M random inserts and gets
+#   make bench      strata beside LevelDB, RocksDB, LMDB and SQLite (BENCH_N
+#                   entries, default 1000000; 3 runs each): writes the
+#                   "## Comparison" section of bench/RESULTS.md and
+#                   bench/results.png
+#   make bench-large  strata-lsm and LevelDB at 100k, 1M and 10M entries
+#                   ("## Scaling" section of bench/RESULTS.md)
 #   make format     clang-format every source file
 #   make torture    the fault campaigns of issue 8 (TORTURE_SECONDS bounds the
 #                   damage campaign, TORTURE_TRIALS faults per file kind,
 #                   TORTURE_KILLS kill -9 per engine); writes docs/RELIABILITY.md
+#   make install    PREFIX=/usr/local (DESTDIR honoured): library, header, tool,
+#                   strata.pc, man page; make uninstall removes those files
 
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -26,7 +34,11 @@ TORTURE_SEED ?= 1
 TORTURE_POWER_STEP ?= 1
 CMAKE ?= cmake
 
-.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable test-tsan format clean .PHONY: torture
+.PHONY: all deps test test-plain test-asan demo fuzz bench-log bench-bitcask bench-sstable bench-wal bench-memtable bench bench-large test-tsan format clean torture install uninstall
+BENCH_N ?= 1000000
+BENCH_REPS ?= 3
+PREFIX ?= /usr/local
+
 
 all: deps
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -92,6 +104,17 @@ bench-memtable:
 	@$(CMAKE) --build build-release -j $(JOBS) --target bench_memtable
 	./build-release/bench_memtable
 
+bench:
+	@bash scripts/deps.sh build bench
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_compare
+	./build-release/bench_compare --num $(BENCH_N) --reps $(BENCH_REPS) --dir build-release/bench-compare-db --results bench/RESULTS.md --plot bench/results.png
+bench-large:
+	@bash scripts/deps.sh build bench
+	@$(CMAKE) -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSTRATA_TESTS=OFF >/dev/null
+	@$(CMAKE) --build build-release -j $(JOBS) --target bench_compare
+	./build-release/bench_compare --large 100000,1000000,10000000 --reps 1 --dir build-release/bench-compare-db --results bench/RESULTS.md
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -106,3 +129,13 @@ torture:
 	  --seconds $(TORTURE_SECONDS) --kills $(TORTURE_KILLS) --power-step $(TORTURE_POWER_STEP) \
 	  --report docs/RELIABILITY.md --chart docs/reliability.png \
 	  --command "make torture TORTURE_SECONDS=$(TORTURE_SECONDS) TORTURE_TRIALS=$(TORTURE_TRIALS) TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_SEED=$(TORTURE_SEED) TORTURE_POWER_STEP=$(TORTURE_POWER_STEP)"
+# install keeps the list of files it wrote in build/installed_files.txt
+# (DESTDIR included); uninstall removes exactly those files.
+install: all
+	@$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX="$(PREFIX)" >/dev/null
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build
+	@awk -v d="$(DESTDIR)" 'NF { print d $$0 }' build/install_manifest.txt >> build/installed_files.txt
+
+uninstall:
+	@bash scripts/uninstall.sh build/installed_files.txt
+	@rm -f build/installed_files.txt

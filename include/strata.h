@@ -796,6 +796,104 @@ int strata_manifest_edit_decode(const void *rec, size_t size, strata_edit_fn fn,
                                 void *arg);
 /* ==== end of the LSM-tree engine ========================================= */
 
+/* ==== repair (SPEC §3 `repair`; docs/repair.md) ========================= */
+/* Rebuilds a damaged database from whatever is intact, into a NEW directory
+ * (the original is never changed), or in place (the new database is built
+ * beside it, synced, then swapped in with renames; the original's files are
+ * kept in DIR.damaged). The loss report is delivered event by event. */
+
+typedef enum strata_repair_event_kind {
+  STRATA_REPAIR_DAMAGE = 0,   /* a damaged region and what it cost */
+  STRATA_REPAIR_DOUBTFUL = 1, /* a key left out: a damaged region could have
+                                 held a newer version or its deletion, so
+                                 its surviving (older) value may be stale */
+  STRATA_REPAIR_IGNORED = 2   /* a file not used (e.g. a table the readable
+                                 MANIFEST does not list: obsolete) */
+} strata_repair_event_kind;
+
+/* One event of the loss report; it and everything it points to are valid
+ * during the callback only. Members not named for a kind are 0/NULL. */
+typedef struct strata_repair_event {
+  strata_repair_event_kind kind;
+  const strata_damage *damage; /* DAMAGE: file, offset, bytes, kind, reason,
+                                  records (lower bound), tail */
+  const char *block;  /* DAMAGE in a table: "data", "index", "footer",
+                         "metaindex", "filter", "table"; NULL otherwise */
+  int costs_keys;     /* DAMAGE: 1 if records may be lost (0: e.g. a lost
+                         index or filter, rebuilt from intact data blocks) */
+  const void *lo;     /* DAMAGE: lost user keys are >= lo (NULL: unbounded) */
+  size_t lo_len;      /* its length */
+  const void *hi;     /* DAMAGE: lost user keys are <= hi (NULL: unbounded) */
+  size_t hi_len;      /* its length */
+  int seq_known;      /* DAMAGE: 1 if the lost sequence numbers are known to
+                         lie in [seq_first, seq_last] (seq_last UINT64_MAX:
+                         no upper bound, a lost tail) */
+  uint64_t seq_first; /* first possibly lost sequence number */
+  uint64_t seq_last;  /* last one */
+  const void *key;    /* DOUBTFUL: the user key left out */
+  size_t key_len;     /* its length */
+  uint64_t sequence;  /* DOUBTFUL: sequence of the version left out (LSM) */
+  const char *file;   /* DOUBTFUL: the file holding it (NULL if not found);
+                         IGNORED: the file */
+  const char *reason; /* DOUBTFUL, IGNORED: one sentence */
+} strata_repair_event;
+
+typedef void (*strata_repair_fn)(void *arg, const strata_repair_event *ev);
+
+typedef struct strata_repair_options {
+  int in_place;              /* 1: replace the original (default 0) */
+  strata_repair_fn on_event; /* the loss report, event by event (may be
+                                NULL) */
+  void *arg;                 /* its argument */
+} strata_repair_options;
+
+void strata_repair_options_init(strata_repair_options *o);
+
+/* What a repair did. Fill with strata_db_repair / strata_bitcask_repair;
+ * free the strings with strata_repair_report_free. */
+typedef struct strata_repair_report {
+  char *path;                /* the repaired database (malloc'd) */
+  char *backup;              /* in place: where the original's files went
+                                (malloc'd), else NULL */
+  int manifest_used;         /* LSM: 1 if a clean MANIFEST told which files
+                                were live (0: every file in the directory) */
+  uint64_t files_read;       /* tables, WALs or data files read */
+  uint64_t files_ignored;    /* files not used (IGNORED events) */
+  uint64_t entries_read;     /* intact versions read (puts and deletions) */
+  uint64_t keys_written;     /* live keys in the repaired database */
+  uint64_t damaged_regions;  /* DAMAGE events */
+  uint64_t damaged_bytes;    /* their bytes */
+  uint64_t records_lost;     /* records known lost (lower bound) */
+  uint64_t doubtful_keys;    /* DOUBTFUL events (keys left out) */
+  uint64_t tables_written;   /* LSM: tables of the repaired database */
+  int level;                 /* LSM: the level they were placed at */
+  uint64_t last_sequence;    /* LSM: the repaired MANIFEST's last sequence */
+} strata_repair_report;
+
+void strata_repair_report_free(strata_repair_report *r);
+
+/* Repairs the LSM database in `dir` into `into` (NULL: "DIR.repaired"), which
+ * must not exist or be empty. Salvages every intact entry of every table
+ * (salvaging tables whose index or footer is lost) and of every WAL, using a
+ * clean MANIFEST, when there is one, to know which files are live. Keeps the
+ * newest version of each key and drops deletions; leaves out (and reports)
+ * keys a damaged region could have overwritten or deleted; writes sorted,
+ * disjoint tables into one level with a fresh MANIFEST and CURRENT (LevelDB
+ * 1.23 opens the result), all synced. With o->in_place, `into` must be NULL.
+ * STRATA_OK when repaired (damage or not); STRATA_BUSY if the database is
+ * open; STRATA_NOT_FOUND if `dir` holds no database. `out` may be NULL. */
+int strata_db_repair(const char *dir, const char *into,
+                     const strata_repair_options *o, strata_repair_report *out);
+
+/* The same for a Bitcask directory: every intact entry of every data file
+ * (read under skip), the newest per key (deletions and expiry respected),
+ * written to a new directory; keys whose newest record was lost are left
+ * out and reported DOUBTFUL. */
+int strata_bitcask_repair(const char *dir, const char *into,
+                          const strata_repair_options *o,
+                          strata_repair_report *out);
+/* ==== end of repair ===================================================== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,16 +6,17 @@
 #          libzstd-dev (table compression; libstrata links them)
 #   test   + libleveldb-dev (compatibility tests), rocksdb-tools (sst_dump)
 #   fuzz   + clang and its libFuzzer runtime
-#   bench  + the engines the benchmarks compare against
 #   torture  gnuplot (the chart of docs/RELIABILITY.md, make torture)
+#   bench  + the engines the benchmarks compare against (LevelDB, RocksDB,
+#          LMDB, SQLite) and gnuplot for bench/results.png
 set -euo pipefail
 
 declare -A GROUP=(
   [build]="gcc make cmake pkg-config libsnappy-dev libzstd-dev"
   [test]="gcc make cmake pkg-config libleveldb-dev libsnappy-dev libzstd-dev rocksdb-tools"
   [fuzz]="clang libclang-rt-14-dev"
-  [bench]="libleveldb-dev libsnappy-dev"
   [torture]="gnuplot-nox"
+  [bench]="libleveldb-dev libsnappy-dev librocksdb-dev liblmdb-dev libsqlite3-dev gnuplot-nox"
 )
 
 want=()

@@ -7,7 +7,9 @@
  *    the `size` field;
  *  - keys: fixed KEY_CHUNK-byte chunks; a key is a varint length and its
  *    bytes, never split across chunks, addressed by a 32-bit reference
- *    (chunk << 20 | offset), so at most 4 GiB of keys;
+ *    (chunk << 21 | offset), so at most 4 GiB of keys;
+ *  - entry and key chunks are 2 MiB; all but the first of each are mmap'd at
+ *    a 2 MiB boundary and asked for transparent huge pages (huge_alloc);
  *  - slots: open addressing with linear probing, 8 bytes per slot: the upper
  *    32 bits are the key's hash, the lower the entry number + 1 (0 = empty,
  *    SLOT_TOMB = a removed key, probing goes on past it).
@@ -18,6 +20,7 @@
  */
 #include "bitcask/bc_keydir.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,10 +32,11 @@
 enum {
   ENTRY_SHIFT = 16,
   ENTRY_CHUNK = 1 << ENTRY_SHIFT, /* entries per chunk */
-  KEY_SHIFT = 20,
+  KEY_SHIFT = 21,
   KEY_CHUNK = 1 << KEY_SHIFT, /* bytes per key chunk */
-  MAX_KEY_CHUNKS = 4096,      /* 32-bit key references */
+  MAX_KEY_CHUNKS = 2048,      /* 32-bit key references */
   MOVE_STEP = 256,            /* old slots moved per mutation */
+  POOL_MAX = 4,               /* ready chunks a pool holds */
   MIN_SLOTS = 64
 };
 
@@ -45,9 +49,13 @@ typedef struct packed {
   uint32_t size;    /* fragment bytes | TOMB_BIT; next free number if free */
   uint32_t sub;     /* entry position in the fragments' payload */
   uint64_t ts;      /* timestamp, microseconds */
-  uint32_t key_ref; /* key chunk << 20 | offset; FREE_REF when free */
+  uint32_t key_ref; /* key chunk << 21 | offset; FREE_REF when free */
   uint32_t expiry;  /* unix seconds, 0 = never */
 } packed;
+
+_Static_assert(ENTRY_CHUNK * sizeof(packed) == BC_KEYDIR_CHUNK &&
+                   KEY_CHUNK == BC_KEYDIR_CHUNK,
+               "entry and key chunks share the pool's size");
 
 typedef struct table {
   uint64_t *slots; /* hash << 32 | (entry number + 1); 0 empty */
@@ -69,21 +77,35 @@ struct bc_keydir {
   size_t move_at;    /* next slot of `old` to move */
   size_t count;      /* keys held */
   size_t tombstones; /* keys whose entry is a tombstone */
+  bc_keydir_pool *pool; /* ready chunks, while open loads hints; or NULL */
 };
 
-enum { MMAP_SLOTS = 1 << 18 }; /* tables this large are mmap'd (2 MiB) */
+enum {
+  MMAP_SLOTS = 1 << 18, /* tables this large are mmap'd (2 MiB) */
+  HUGE = 2 << 20        /* a transparent huge page */
+};
 
-/* A zeroed slot table; large ones are mmap'd and asked for huge pages: a
- * lookup is one random access, and with 4 KiB pages it is also a TLB miss. */
+/* `bytes` (a multiple of HUGE) of zeroed memory at a HUGE boundary, asked
+ * for huge pages: a lookup is one random access, and with 4 KiB pages it is
+ * also a TLB miss; filling 4 KiB pages one fault at a time also costs more
+ * than the filling itself (10M keys: 150,000 faults). NULL if refused. */
+static void *huge_alloc(size_t bytes) {
+  uint8_t *p = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  size_t head = (HUGE - ((uintptr_t)p & (HUGE - 1))) & (HUGE - 1);
+  if (head) munmap(p, head);
+  munmap(p + head + bytes, HUGE - head);
+#ifdef MADV_HUGEPAGE
+  madvise(p + head, bytes, MADV_HUGEPAGE);
+#endif
+  return p + head;
+}
+
+/* A zeroed slot table; large ones are huge_alloc'd. */
 static uint64_t *slots_alloc(size_t cap) {
   if (cap < MMAP_SLOTS) return calloc(cap, sizeof(uint64_t));
-  void *p = mmap(NULL, cap * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise(p, cap * sizeof(uint64_t), MADV_HUGEPAGE);
-#endif
-  return p;
+  return huge_alloc(cap * sizeof(uint64_t));
 }
 
 static void slots_free(uint64_t *slots, size_t cap) {
@@ -92,6 +114,65 @@ static void slots_free(uint64_t *slots, size_t cap) {
     free(slots);
   else
     munmap(slots, cap * sizeof(uint64_t));
+}
+
+/* Chunks made ready (their pages faulted in) by another thread ahead of the
+ * inserts that need them. */
+struct bc_keydir_pool {
+  pthread_mutex_t mu;           /* guards n */
+  size_t n;                     /* ready chunks held */
+  void *ready[POOL_MAX];        /* them */
+};
+
+bc_keydir_pool *bc_keydir_pool_create(void) {
+  bc_keydir_pool *p = calloc(1, sizeof *p);
+  if (p) pthread_mutex_init(&p->mu, NULL);
+  return p;
+}
+
+void bc_keydir_pool_destroy(bc_keydir_pool *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->n; i++)
+    free(p->ready[i]);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+void bc_keydir_pool_fill(bc_keydir_pool *p) {
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    int full = p->n == POOL_MAX;
+    pthread_mutex_unlock(&p->mu);
+    if (full) return;
+    void *c = malloc(BC_KEYDIR_CHUNK);
+    if (!c) return; /* the inserter allocates its own */
+    /* the faults, here rather than there (the contents need not be zero) */
+    int done = 0;
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t a = ((uintptr_t)c + 4095) & ~(uintptr_t)4095;
+    uintptr_t z = ((uintptr_t)c + BC_KEYDIR_CHUNK) & ~(uintptr_t)4095;
+    done = madvise((void *)a, z - a, MADV_POPULATE_WRITE) == 0;
+#endif
+    if (!done) memset(c, 0, BC_KEYDIR_CHUNK);
+    pthread_mutex_lock(&p->mu);
+    p->ready[p->n++] = c; /* room: only this thread adds */
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+void bc_keydir_set_pool(bc_keydir *kd, bc_keydir_pool *p) { kd->pool = p; }
+
+/* A chunk of BC_KEYDIR_CHUNK bytes (entries or keys): a ready one from the
+ * pool if there is one. */
+static void *chunk_alloc(bc_keydir *kd) {
+  bc_keydir_pool *p = kd->pool;
+  void *c = NULL;
+  if (p) {
+    pthread_mutex_lock(&p->mu);
+    if (p->n) c = p->ready[--p->n];
+    pthread_mutex_unlock(&p->mu);
+  }
+  return c ? c : malloc(BC_KEYDIR_CHUNK);
 }
 
 uint32_t bc_keydir_hash(const void *key, size_t klen) {
@@ -261,7 +342,8 @@ static int new_entry(bc_keydir *kd, uint32_t *n) {
     packed **v = realloc(kd->echunks, (kd->nechunks + 1) * sizeof *v);
     if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->echunks = v;
-    if (!(v[kd->nechunks] = malloc(ENTRY_CHUNK * sizeof(packed))))
+    if (!(v[kd->nechunks] =
+              chunk_alloc(kd)))
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->nechunks++;
   }
@@ -272,13 +354,15 @@ static int new_entry(bc_keydir *kd, uint32_t *n) {
 static int store_key(bc_keydir *kd, const void *key, size_t klen,
                      uint32_t *ref) {
   size_t need = (size_t)varint_length(klen) + klen;
-  if (kd->nkchunks == 0 || kd->kused + need > KEY_CHUNK) {
+  /* the last chunk's last byte would make the reference FREE_REF */
+  size_t room = KEY_CHUNK - (kd->nkchunks == MAX_KEY_CHUNKS);
+  if (kd->nkchunks == 0 || kd->kused + need > room) {
     if (kd->nkchunks == MAX_KEY_CHUNKS)
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: 4 GiB of keys");
     uint8_t **v = realloc(kd->kchunks, (kd->nkchunks + 1) * sizeof *v);
     if (!v) return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->kchunks = v;
-    if (!(v[kd->nkchunks] = malloc(KEY_CHUNK)))
+    if (!(v[kd->nkchunks] = chunk_alloc(kd)))
       return st_error(STRATA_NO_MEMORY, "bitcask keydir: out of memory");
     kd->nkchunks++;
     kd->kused = 0;
@@ -303,26 +387,18 @@ void bc_keydir_prefetch(const bc_keydir *kd, uint32_t h) {
   __builtin_prefetch(&kd->cur.slots[h & (kd->cur.cap - 1)]);
 }
 
-int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
-                  const bc_loc *loc, int only_newer, bc_loc *replaced,
-                  int *had) {
-  return bc_keydir_put_hashed(kd, bc_keydir_hash(key, klen), key, klen, loc,
-                              only_newer, replaced, had);
-}
-
-int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
-                         size_t klen, const bc_loc *loc, int only_newer,
-                         bc_loc *replaced, int *had) {
-  if (had) *had = 0;
+/* The put: *effect and *prev as bc_keydir_load says. */
+static int put_at(bc_keydir *kd, uint32_t h, const void *key, size_t klen,
+                  const bc_loc *loc, bc_loc *prev, int *effect,
+                  int only_newer) {
+  *effect = BC_KEYDIR_KEPT;
   long n = lookup_h(kd, h, key, klen, NULL, NULL);
   if (n >= 0) {
     packed *e = entry_at(kd, (uint32_t)n);
-    bc_loc prev;
-    unpack(e, &prev);
-    if (only_newer && prev.ts > loc->ts) return STRATA_OK;
-    if (replaced) *replaced = prev;
-    if (had) *had = 1;
-    kd->tombstones += (size_t)(loc->tombstone != 0) - (size_t)prev.tombstone;
+    unpack(e, prev);
+    if (only_newer && prev->ts > loc->ts) return STRATA_OK;
+    *effect = BC_KEYDIR_REPLACED;
+    kd->tombstones += (size_t)(loc->tombstone != 0) - (size_t)prev->tombstone;
     pack(e, loc);
     return STRATA_OK;
   }
@@ -339,7 +415,32 @@ int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
   insert_slot(&kd->cur, ((uint64_t)h << 32) | (num + 1));
   kd->count++;
   kd->tombstones += loc->tombstone != 0;
+  *effect = BC_KEYDIR_ADDED;
   return STRATA_OK;
+}
+
+int bc_keydir_put(bc_keydir *kd, const void *key, size_t klen,
+                  const bc_loc *loc, int only_newer, bc_loc *replaced,
+                  int *had) {
+  return bc_keydir_put_hashed(kd, bc_keydir_hash(key, klen), key, klen, loc,
+                              only_newer, replaced, had);
+}
+
+int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
+                         size_t klen, const bc_loc *loc, int only_newer,
+                         bc_loc *replaced, int *had) {
+  bc_loc prev;
+  int effect = BC_KEYDIR_KEPT;
+  int rc = only_newer ? bc_keydir_load(kd, h, key, klen, loc, &prev, &effect)
+                      : put_at(kd, h, key, klen, loc, &prev, &effect, 0);
+  if (had) *had = effect == BC_KEYDIR_REPLACED;
+  if (replaced && effect == BC_KEYDIR_REPLACED) *replaced = prev;
+  return rc;
+}
+
+int bc_keydir_load(bc_keydir *kd, uint32_t h, const void *key, size_t klen,
+                   const bc_loc *loc, bc_loc *prev, int *effect) {
+  return put_at(kd, h, key, klen, loc, prev, effect, 1);
 }
 
 static int same(const bc_loc *a, const bc_loc *b) {
@@ -382,6 +483,22 @@ int bc_keydir_remove_if(bc_keydir *kd, const void *key, size_t klen,
   e->size = kd->free_head;
   kd->free_head = (uint32_t)n + 1;
   return 1;
+}
+
+void bc_keydir_populate(bc_keydir *kd, int part, int parts) {
+  if (kd->cur.cap < MMAP_SLOTS) return; /* calloc'd: small */
+  size_t bytes = kd->cur.cap * sizeof(uint64_t);
+  size_t per = (bytes / (size_t)parts + HUGE - 1) & ~(size_t)(HUGE - 1);
+  size_t from = per * (size_t)part;
+  if (from >= bytes) return;
+  size_t n = bytes - from < per ? bytes - from : per;
+#ifdef MADV_POPULATE_WRITE
+  madvise((uint8_t *)kd->cur.slots + from, n, MADV_POPULATE_WRITE);
+#else
+  volatile uint8_t *p = (uint8_t *)kd->cur.slots + from; /* zero already */
+  for (size_t i = 0; i < n; i += 4096)
+    p[i] = 0;
+#endif
 }
 
 size_t bc_keydir_count(const bc_keydir *kd) { return kd->count; }

@@ -37,6 +37,31 @@ void bc_keydir_destroy(bc_keydir *kd); /* accepts NULL */
  * sizes at open), so loading does not resize. No-op once keys are held. */
 int bc_keydir_reserve(bc_keydir *kd, size_t n);
 
+/* Bytes of one chunk of entries or of keys. */
+#define BC_KEYDIR_CHUNK ((size_t)2 << 20)
+
+/* A pool of chunks whose pages another thread has already faulted in: while
+ * open loads hint files, the decoding thread fills it (bc_keydir_pool_fill:
+ * up to a few chunks) and the keydir takes its new chunks from it, so the
+ * page faults of a growing directory (10M keys: 490 MiB, 120,000 faults)
+ * leave the inserting thread. Set a pool only while no other thread uses
+ * the keydir's chunks (they are freed with free()); fill may run on any one
+ * thread. */
+typedef struct bc_keydir_pool bc_keydir_pool;
+bc_keydir_pool *bc_keydir_pool_create(void); /* NULL when out of memory */
+void bc_keydir_pool_destroy(bc_keydir_pool *p); /* accepts NULL */
+void bc_keydir_pool_fill(bc_keydir_pool *p);
+void bc_keydir_set_pool(bc_keydir *kd, bc_keydir_pool *p); /* NULL: none */
+
+/* Faults in part `part` of `parts` of the slot table (a large one, just
+ * sized by bc_keydir_reserve), front to back: faulted in by random inserts,
+ * each huge page is first mapped read-only then copied on the first write,
+ * and a freshly zeroed page may come from memory the host has to back
+ * first. Open splits this between its two threads before any insert; it
+ * touches only slot memory and may run while another thread does the same
+ * for another part, not while the keydir changes. */
+void bc_keydir_populate(bc_keydir *kd, int part, int parts);
+
 /* 1 and *out if the key is present (tombstones are present), else 0. */
 int bc_keydir_get(const bc_keydir *kd, const void *key, size_t klen,
                   bc_loc *out);
@@ -57,6 +82,19 @@ void bc_keydir_prefetch(const bc_keydir *kd, uint32_t h);
 int bc_keydir_put_hashed(bc_keydir *kd, uint32_t h, const void *key,
                          size_t klen, const bc_loc *loc, int only_newer,
                          bc_loc *replaced, int *had);
+
+/* What bc_keydir_load did. */
+enum {
+  BC_KEYDIR_KEPT = 0,    /* the held entry is newer: nothing changed */
+  BC_KEYDIR_ADDED = 1,   /* the key was new */
+  BC_KEYDIR_REPLACED = 2 /* the held entry (*prev) was replaced */
+};
+
+/* Recovery's put: newest timestamp wins (a held entry with a larger
+ * timestamp is kept, an equal one replaced, as bc_keydir_put with
+ * only_newer), and *effect says which of the three happened. */
+int bc_keydir_load(bc_keydir *kd, uint32_t h, const void *key, size_t klen,
+                   const bc_loc *loc, bc_loc *prev, int *effect);
 
 /* Replaces the location only if it still equals *expect (same file, offset,
  * timestamp); returns 1 if it did. */

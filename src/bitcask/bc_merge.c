@@ -108,7 +108,7 @@ static int open_output(merge *m) {
   m->outs[m->nouts++] = o->id;
   char path[4096];
   env_file *wf = NULL, *hf = NULL;
-  bc_file f = {o->id, NULL, 0, 0, 1, 0};
+  bc_file f = {o->id, NULL, 0, 0, 1, 0, 0};
   bc_file_path(path, sizeof path, db->dir, o->id, "data");
   int rc = env_open_append(db->e, path, ENV_CREATE | ENV_TRUNC, &wf);
   if (rc == STRATA_OK) rc = env_open_read(db->e, path, &f.rf);

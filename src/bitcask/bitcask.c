@@ -168,7 +168,7 @@ static int open_active(strata_bitcask *db, uint32_t id, uint64_t size,
     env_close(rf);
     rf = NULL;
   }
-  bc_file f = {id, rf, 0, 0, 0, 0};
+  bc_file f = {id, rf, 0, 0, 0, 0, 0};
   pthread_rwlock_wrlock(&db->mu); /* readers of active_id hold mu */
   if (create) rc = bc_add_file(db, &f);
   if (rc == STRATA_OK) {
@@ -520,29 +520,41 @@ static int kcopy_cmp(const void *x, const void *y) {
   return key_cmp(a->key, a->klen, b->key, b->klen);
 }
 
-/* Copies the live keys in [from, to) (NULL = unbounded), in chunks of the
- * keydir so writers are not held off for long. */
-static int collect_keys(strata_bitcask *db, const void *from, size_t fl,
-                        const void *to, size_t tl, kvec *kv) {
+enum { KEY_BLOCK = 4096 }; /* entry numbers walked per read lock */
+
+/* Copies the live keys in [from, to) (NULL = unbounded) among entry numbers
+ * [base, base + KEY_BLOCK); *more is 0 once base is past the last number. */
+static int collect_block(strata_bitcask *db, size_t base, const void *from,
+                         size_t fl, const void *to, size_t tl, kvec *kv,
+                         int *more) {
   uint64_t now_s = (uint64_t)time(NULL);
   int rc = STRATA_OK;
-  for (size_t base = 0;; base += 4096) {
-    pthread_rwlock_rdlock(&db->mu);
-    size_t cap = bc_keydir_capacity(db->kd);
-    for (size_t i = base; i < base + 4096 && i < cap && rc == STRATA_OK; i++) {
-      const uint8_t *k;
-      size_t klen;
-      bc_loc loc;
-      if (!bc_keydir_entry(db->kd, i, &k, &klen, &loc) || loc.tombstone ||
-          expired(&loc, now_s))
-        continue;
-      if (from && key_cmp(k, klen, from, fl) < 0) continue;
-      if (to && key_cmp(k, klen, to, tl) >= 0) continue;
-      rc = kvec_add(kv, k, klen);
-    }
-    pthread_rwlock_unlock(&db->mu);
-    if (rc != STRATA_OK || base + 4096 >= cap) break;
+  pthread_rwlock_rdlock(&db->mu);
+  size_t cap = bc_keydir_capacity(db->kd);
+  for (size_t i = base; i < base + KEY_BLOCK && i < cap && rc == STRATA_OK;
+       i++) {
+    const uint8_t *k;
+    size_t klen;
+    bc_loc loc;
+    if (!bc_keydir_entry(db->kd, i, &k, &klen, &loc) || loc.tombstone ||
+        expired(&loc, now_s))
+      continue;
+    if (from && key_cmp(k, klen, from, fl) < 0) continue;
+    if (to && key_cmp(k, klen, to, tl) >= 0) continue;
+    rc = kvec_add(kv, k, klen);
   }
+  pthread_rwlock_unlock(&db->mu);
+  *more = base + KEY_BLOCK < cap;
+  return rc;
+}
+
+/* Copies the live keys in [from, to), a block of the keydir at a time so
+ * writers are not held off for long. */
+static int collect_keys(strata_bitcask *db, const void *from, size_t fl,
+                        const void *to, size_t tl, kvec *kv) {
+  int rc = STRATA_OK, more = 1;
+  for (size_t base = 0; more && rc == STRATA_OK; base += KEY_BLOCK)
+    rc = collect_block(db, base, from, fl, to, tl, kv, &more);
   return rc;
 }
 
@@ -567,9 +579,17 @@ static int visit(strata_bitcask *db, kvec *kv, int reverse, uint64_t limit,
 
 int strata_bitcask_fold(strata_bitcask *db, strata_bitcask_kv_fn fn,
                         void *arg) {
+  /* a block of keys at a time: memory stays small at any size. A key live
+   * throughout keeps its entry number (bc_keydir.h), so it is visited once */
   kvec kv = {0};
-  int rc = collect_keys(db, NULL, 0, NULL, 0, &kv);
-  if (rc == STRATA_OK) rc = visit(db, &kv, 0, 0, fn, arg);
+  int rc = STRATA_OK, more = 1;
+  for (size_t base = 0; more && rc == STRATA_OK; base += KEY_BLOCK) {
+    rc = collect_block(db, base, NULL, 0, NULL, 0, &kv, &more);
+    if (rc == STRATA_OK) rc = visit(db, &kv, 0, 0, fn, arg);
+    for (size_t i = 0; i < kv.n; i++)
+      free(kv.v[i].key);
+    kv.n = 0;
+  }
   kvec_free(&kv);
   return rc;
 }

@@ -31,6 +31,7 @@ typedef struct bc_file {
   int from_merge; /* 1: written by merge, has a hint file */
   int unsynced;   /* 1: rotated without a sync (sync none); 2: its sync
                      failed, never durable; guarded by wmu */
+  uint64_t live;  /* at open only: bytes the keydir's entries point at here */
 } bc_file;
 
 /* A key whose newest record was lost (strata_bitcask_lost_keys). */
@@ -89,6 +90,10 @@ int bc_open(env *e, const char *dir, const strata_bitcask_options *o,
 /* "DIR/NNNNNN.ext" into buf (at least strlen(dir) + 32 bytes). */
 void bc_file_path(char *buf, size_t n, const char *dir, uint32_t id,
                   const char *ext);
+
+/* Open decodes hint files on a second thread when they hold at least this
+ * many bytes in all (bc_recover.c); tests lower it to cover that path. */
+extern uint64_t bc_hint_thread_min;
 
 /* Index of file `id` in db->files, or -1. Caller holds mu. */
 long bc_find_file(const strata_bitcask *db, uint32_t id);

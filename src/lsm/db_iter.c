@@ -38,6 +38,7 @@ typedef struct db_iter {
   sst_buf key;   /* BACKWARD: current user key; FORWARD: key being skipped
                     or the seek target */
   sst_buf val;   /* BACKWARD: current value */
+  uint64_t vseq; /* BACKWARD: sequence of the current version */
 } db_iter;
 
 typedef struct ientry {
@@ -119,6 +120,7 @@ static void find_prev(db_iter *d) {
         size_t vn;
         const uint8_t *v = sst_iter_value(d->in, &vn);
         if (save(&d->key, e.ukey, e.ulen, d) || save(&d->val, v, vn, d)) return;
+        d->vseq = e.seq;
       }
     }
     sst_iter_prev(d->in);
@@ -231,6 +233,18 @@ static const uint8_t *di_value(sst_iter *it, size_t *n) {
     return d->val.data ? d->val.data : (const uint8_t *)"";
   }
   return sst_iter_value(d->in, n);
+}
+
+uint64_t db_iter_sequence(sst_iter *it) {
+  db_iter *d = (db_iter *)it;
+  if (!d->valid) return 0;
+  if (d->dir == BACKWARD) return d->vseq;
+  size_t n;
+  const uint8_t *k = sst_iter_key(d->in, &n);
+  size_t ul;
+  uint64_t seq = 0;
+  int type;
+  return ikey_parse(k, n, &ul, &seq, &type) == 0 ? seq : 0;
 }
 
 static int di_status(sst_iter *it) {

@@ -20,4 +20,8 @@
  * of memory. */
 sst_iter *db_iter_create(sst_iter *internal, uint64_t seq);
 
+/* The sequence number of the version a db_iter shows now (0 if not valid).
+ * `it` must come from db_iter_create. */
+uint64_t db_iter_sequence(sst_iter *it);
+
 #endif

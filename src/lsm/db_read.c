@@ -11,6 +11,7 @@
  * older version of the key is never returned in its place. Under the skip
  * policy a table iterator reports a damaged block and passes over it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,12 +60,14 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   int r = mem_get(w.mem, key, klen, w.seq, &val, &vn);
   if (r == MEM_ABSENT && w.imm) r = mem_get(w.imm, key, klen, w.seq, &val, &vn);
   int from_mem = r != MEM_ABSENT; /* newer than any loss in the ledger */
+  uint64_t fseq = 0;               /* sequence of the table version found */
   if (r < 0)
     rc = oom();
   else if (r == MEM_ABSENT)
   {
     lsm_file *due = NULL;
-    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn, &due);
+    rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn, &fseq,
+                         &due);
     if (due) { /* LevelDB's seek compaction */
       pthread_mutex_lock(&db->mu);
       if (!db->seek_file && db->o.compaction_style == STRATA_COMPACTION_LEVELED) {
@@ -80,7 +83,8 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   view_put(&w);
   char why[512];
   if (!rc && !from_mem &&
-      lsm_ledger_covers(&db->ledger, key, klen, why, sizeof why)) {
+      lsm_ledger_covers(&db->ledger, key, klen, r == MEM_ABSENT ? 0 : fseq,
+                        why, sizeof why)) {
     free(val);
     return ST_CORRUPT("%s: %s", db->dir, why);
   }
@@ -283,31 +287,60 @@ struct strata_iterator {
   char why[512];    /* which one */
 };
 
-/* After a move: fails the iterator if the keys it passed over (from the
- * previous position, or from `from`, to the new one, in either direction)
- * intersect a range the ledger lists, since a newer version there may be
- * lost. `lo_*`/`hi_*` describe the interval's ends (NULL: unbounded). */
-static void check_crossed(strata_iterator *it, const uint8_t *lo, size_t lon,
-                          int lo_open, const uint8_t *hi, size_t hin,
-                          int hi_open) {
+static const uint8_t *cur_key(strata_iterator *it, size_t *n) {
+  *n = 0;
+  return sst_iter_valid(it->it) ? sst_iter_key(it->it, n) : NULL;
+}
+
+/* After a move (forward if `fwd`) from `from` (NULL: from the start or the
+ * end; excluded if `from_open`), checks the keys passed over against the
+ * ledger: a listed range in the gap may have held lost keys, and a key shown
+ * from data not newer than a listed loss may be stale. Under skip the stale
+ * key is hidden and the gap passed (the damage was reported when met);
+ * otherwise the iterator stops with STRATA_CORRUPTION. */
+static void settle(strata_iterator *it, int fwd, const uint8_t *from,
+                   size_t fn, int from_open) {
   lsm_ledger *l = &it->db->ledger;
   if (atomic_load(&l->count) == 0) {
     it->have_prev = 0;
     return;
   }
-  if (lsm_ledger_crosses(l, lo, lon, lo_open, hi, hin, hi_open, it->why,
-                         sizeof it->why)) {
-    it->failed = 1;
-    return;
+  int skip = it->db->topts.policy == STRATA_RECOVERY_SKIP;
+  sst_buf hidden = {0}; /* the last key hidden, the gap's new start */
+  for (;;) {
+    size_t kn;
+    const uint8_t *k = cur_key(it, &kn);
+    if (!skip && (fwd ? lsm_ledger_crosses(l, from, fn, from_open, k, kn, 1,
+                                           it->why, sizeof it->why)
+                      : lsm_ledger_crosses(l, k, kn, 1, from, fn, from_open,
+                                           it->why, sizeof it->why))) {
+      it->failed = 1;
+      break;
+    }
+    if (!k || !lsm_ledger_covers(l, k, kn, db_iter_sequence(it->it), it->why,
+                                 sizeof it->why))
+      break;
+    if (!skip) {
+      it->failed = 1;
+      break;
+    }
+    if (sst_buf_set(&hidden, k, kn)) {
+      it->failed = 1;
+      snprintf(it->why, sizeof it->why, "out of memory");
+      break;
+    }
+    from = hidden.data;
+    fn = hidden.len;
+    from_open = 1;
+    if (fwd)
+      sst_iter_next(it->it);
+    else
+      sst_iter_prev(it->it);
   }
+  sst_buf_free(&hidden);
   size_t kn;
-  const uint8_t *k = sst_iter_valid(it->it) ? sst_iter_key(it->it, &kn) : NULL;
+  const uint8_t *k = it->failed ? NULL : cur_key(it, &kn);
   it->have_prev = k && sst_buf_set(&it->prev, k, kn) == 0;
-}
-
-static const uint8_t *cur_key(strata_iterator *it, size_t *n) {
-  *n = 0;
-  return sst_iter_valid(it->it) ? sst_iter_key(it->it, n) : NULL;
 }
 
 /* The merge of every source of `w` (internal keys), or NULL with rc set. */
@@ -374,44 +407,38 @@ void strata_iter_destroy(strata_iterator *it) {
 void strata_iter_seek_first(strata_iterator *it) {
   it->failed = 0;
   sst_iter_seek_first(it->it);
-  size_t n;
-  const uint8_t *k = cur_key(it, &n);
-  check_crossed(it, NULL, 0, 0, k, n, 0);
+  settle(it, 1, NULL, 0, 0);
 }
 
 void strata_iter_seek_last(strata_iterator *it) {
   it->failed = 0;
   sst_iter_seek_last(it->it);
-  size_t n;
-  const uint8_t *k = cur_key(it, &n);
-  check_crossed(it, k, n, 0, NULL, 0, 0);
+  settle(it, 0, NULL, 0, 0);
 }
 
 void strata_iter_seek(strata_iterator *it, const void *key, size_t klen) {
   it->failed = 0;
   sst_iter_seek(it->it, key, klen);
-  size_t n;
-  const uint8_t *k = cur_key(it, &n);
-  check_crossed(it, key, klen, 0, k, n, 0);
+  settle(it, 1, key, klen, 0);
 }
 
-void strata_iter_next(strata_iterator *it) {
+/* The gap of a step starts at the key before it (when the ledger was
+ * non-empty then; else conservatively at the start or end). */
+static void step(strata_iterator *it, int fwd) {
   if (!strata_iter_valid(it)) return;
-  sst_iter_next(it->it);
-  size_t n;
-  const uint8_t *k = cur_key(it, &n);
-  check_crossed(it, it->have_prev ? it->prev.data : NULL, it->prev.len, 1, k,
-                n, 0);
+  sst_buf from = {0};
+  int have = it->have_prev && sst_buf_set(&from, it->prev.data,
+                                          it->prev.len) == 0;
+  if (fwd)
+    sst_iter_next(it->it);
+  else
+    sst_iter_prev(it->it);
+  settle(it, fwd, have ? from.data : NULL, from.len, 1);
+  sst_buf_free(&from);
 }
 
-void strata_iter_prev(strata_iterator *it) {
-  if (!strata_iter_valid(it)) return;
-  sst_iter_prev(it->it);
-  size_t n;
-  const uint8_t *k = cur_key(it, &n);
-  check_crossed(it, k, n, 0, it->have_prev ? it->prev.data : NULL,
-                it->prev.len, 1);
-}
+void strata_iter_next(strata_iterator *it) { step(it, 1); }
+void strata_iter_prev(strata_iterator *it) { step(it, 0); }
 
 int strata_iter_valid(const strata_iterator *it) {
   return !it->failed && sst_iter_valid(it->it);

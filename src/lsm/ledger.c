@@ -276,13 +276,14 @@ static void describe(const lsm_lost *e, char *why, size_t whyn) {
              e->file, e->offset, e->reason);
 }
 
-int lsm_ledger_covers(lsm_ledger *l, const uint8_t *k, size_t kn, char *why,
-                      size_t whyn) {
+int lsm_ledger_covers(lsm_ledger *l, const uint8_t *k, size_t kn, uint64_t seq,
+                      char *why, size_t whyn) {
   if (atomic_load(&l->count) == 0) return 0;
   int hit = 0;
   pthread_mutex_lock(&l->mu);
   for (size_t i = 0; i < l->n && !hit; i++) {
     const lsm_lost *e = &l->v[i];
+    if (seq > e->seq_hi) continue; /* written after the loss */
     if (e->has_lo && cmp(k, kn, e->lo.data, e->lo.len) < 0) continue;
     if (e->has_hi && cmp(k, kn, e->hi.data, e->hi.len) > 0) continue;
     hit = 1;

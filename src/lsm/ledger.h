@@ -55,12 +55,13 @@ int lsm_ledger_add(lsm_ledger *l, const uint8_t *lo, size_t lon,
                    const uint8_t *hi, size_t hin, uint64_t seq_hi,
                    const strata_damage *d);
 
-/* 1 if a listed range holds user key k; *why (whyn bytes) then says which
- * damage it was. Callers ask only about answers that come from data older
- * than the damage (tables, or no answer at all): a version in the memtable
- * was written after every loss the ledger records. */
-int lsm_ledger_covers(lsm_ledger *l, const uint8_t *k, size_t kn, char *why,
-                      size_t whyn);
+/* 1 if a listed range holds user key k and the version found for it (its
+ * sequence `seq`; 0 when none was found) is not newer than the loss: then a
+ * newer version may have been lost, and the answer must not be served. *why
+ * (whyn bytes) then says which damage it was. A version in the memtable was
+ * written after every loss the ledger records; callers need not ask. */
+int lsm_ledger_covers(lsm_ledger *l, const uint8_t *k, size_t kn, uint64_t seq,
+                      char *why, size_t whyn);
 
 /* 1 if a listed range intersects the user-key interval between a and b
  * (a NULL: from the start; b NULL: to the end), bounds `a_open`/`b_open`

@@ -575,7 +575,7 @@ uint64_t lsm_version_overlap_bytes(const lsm_version *v, int level,
 /* Looks key up in one table. */
 static int table_lookup(sst_table_cache *tc, const lsm_file *f,
                         const uint8_t *ik, size_t ikn, size_t kn, int *result,
-                        uint8_t **value, size_t *vn) {
+                        uint8_t **value, size_t *vn, uint64_t *found_seq) {
   sst_table *t;
   sst_table_ref *ref;
   int rc = sst_table_cache_get(tc, f->f.number, &t, &ref);
@@ -600,6 +600,7 @@ static int table_lookup(sst_table_cache *tc, const lsm_file *f,
     return STRATA_OK; /* table_get_internal matched the user key */
   }
   free(fk);
+  *found_seq = seq;
   if (type == IKEY_DELETION) {
     free(*value);
     *value = NULL;
@@ -620,8 +621,9 @@ static lsm_file *charge(lsm_file *f) {
 
 int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
                     size_t kn, uint64_t seq, int *result, uint8_t **value,
-                    size_t *vn, lsm_file **seek_due) {
+                    size_t *vn, uint64_t *found_seq, lsm_file **seek_due) {
   *result = MEM_ABSENT;
+  *found_seq = 0;
   *value = NULL;
   *vn = 0;
   if (seek_due) *seek_due = NULL;
@@ -633,7 +635,8 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
     lsm_file *f = v->files[0][i];
     if (!file_overlaps(f, key, kn, key, kn)) continue;
     if (reads++ == 0) first = f;
-    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn);
+    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn,
+                      found_seq);
   }
   for (int l = 1; l < LSM_LEVELS && *result == MEM_ABSENT && !rc; l++) {
     size_t lo = 0, hi = v->n[l];
@@ -651,7 +654,8 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
     if (user_cmp(f->f.smallest, ulen(f->f.smallest_len), key, kn) > 0)
       continue;
     if (reads++ == 0) first = f;
-    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn);
+    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn,
+                      found_seq);
   }
   /* More than one file read: the first one was read in vain. */
   if (!rc && reads > 1 && seek_due) *seek_due = charge(first);

@@ -125,7 +125,9 @@ void lsm_vset_live_files(lsm_vset *vs, void (*fn)(void *, uint64_t),
  * (never answered from an older version instead). */
 int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
                     size_t kn, uint64_t seq, int *result, uint8_t **value,
-                    size_t *vn, lsm_file **seek_due);
+                    size_t *vn, uint64_t *found_seq, lsm_file **seek_due);
+/* *found_seq gets the sequence number of the version that answered
+ * (MEM_FOUND or MEM_DELETED), 0 otherwise. */
 /* *seek_due (when not NULL on return) is a file whose allowed seeks ran out
  * during this lookup: it was read in vain before the key was found in a
  * later file, often enough that compacting it is cheaper than the reads. The

@@ -3,7 +3,9 @@
  * through several incremental resizes, updates, only-newer puts, compare-and-
  * set replace and remove, iteration by entry number, and memory per key.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "bitcask/bc_keydir.h"
 #include "strata.h"
@@ -128,5 +130,114 @@ TEST(keydir_reserve_then_fill) {
   }
   CHECK_EQ(bc_keydir_reserve(kd, 1 << 20), STRATA_OK); /* no-op now */
   CHECK_U64(bc_keydir_count(kd), 5000);
+  bc_keydir_destroy(kd);
+}
+
+/* bc_keydir_load says what it did: added, kept (the held entry is newer) or
+ * replaced (with the previous location). */
+TEST(keydir_load_effects) {
+  bc_keydir *kd = bc_keydir_create();
+  bc_loc a = loc_of(1, 100), prev;
+  int eff = -1;
+  uint32_t h = bc_keydir_hash("k", 1);
+  CHECK_EQ(bc_keydir_load(kd, h, "k", 1, &a, &prev, &eff), STRATA_OK);
+  CHECK_EQ(eff, BC_KEYDIR_ADDED);
+  bc_loc older = loc_of(2, 50);
+  CHECK_EQ(bc_keydir_load(kd, h, "k", 1, &older, &prev, &eff), STRATA_OK);
+  CHECK_EQ(eff, BC_KEYDIR_KEPT);
+  bc_loc l;
+  CHECK(bc_keydir_get(kd, "k", 1, &l));
+  CHECK_U64(l.ts, 100);
+  bc_loc newer = loc_of(11, 200); /* a tombstone (11 % 11 == 0) */
+  CHECK_EQ(bc_keydir_load(kd, h, "k", 1, &newer, &prev, &eff), STRATA_OK);
+  CHECK_EQ(eff, BC_KEYDIR_REPLACED);
+  CHECK_U64(prev.ts, 100);
+  CHECK_EQ(prev.file_id, a.file_id);
+  CHECK_EQ(prev.size, a.size);
+  CHECK_U64(bc_keydir_tombstones(kd), 1);
+  bc_loc same_ts = loc_of(3, 200); /* an equal timestamp replaces */
+  CHECK_EQ(bc_keydir_load(kd, h, "k", 1, &same_ts, &prev, &eff), STRATA_OK);
+  CHECK_EQ(eff, BC_KEYDIR_REPLACED);
+  CHECK_U64(bc_keydir_tombstones(kd), 0);
+  CHECK_U64(bc_keydir_count(kd), 1);
+  bc_keydir_destroy(kd);
+}
+
+/* Wrong size estimates: far too small (the table grows while loading) and far
+ * too large (it holds the keys all the same). */
+TEST(keydir_reserve_wrong_estimates) {
+  size_t est[2] = {10, 1 << 20};
+  for (int t = 0; t < 2; t++) {
+    bc_keydir *kd = bc_keydir_create();
+    CHECK_EQ(bc_keydir_reserve(kd, est[t]), STRATA_OK);
+    uint32_t n = t == 0 ? 100000 : 10;
+    char k[32];
+    for (uint32_t i = 0; i < n; i++) {
+      snprintf(k, sizeof k, "w%u", i);
+      bc_loc l = loc_of(i, i + 1), prev;
+      int eff;
+      CHECK_EQ(bc_keydir_load(kd, bc_keydir_hash(k, strlen(k)), k, strlen(k),
+                              &l, &prev, &eff),
+               STRATA_OK);
+      CHECK_EQ(eff, BC_KEYDIR_ADDED);
+    }
+    CHECK_U64(bc_keydir_count(kd), n);
+    for (uint32_t i = 0; i < n; i++) {
+      snprintf(k, sizeof k, "w%u", i);
+      bc_loc l;
+      CHECK(bc_keydir_get(kd, k, strlen(k), &l));
+      CHECK_U64(l.ts, i + 1);
+    }
+    bc_keydir_destroy(kd);
+  }
+}
+
+typedef struct pool_arg {
+  bc_keydir_pool *p; /* the pool */
+  int stop;          /* set by the main thread (under mu) */
+  pthread_mutex_t mu; /* guards stop */
+} pool_arg;
+
+static void *pool_filler(void *arg) {
+  pool_arg *a = arg;
+  for (;;) {
+    pthread_mutex_lock(&a->mu);
+    int stop = a->stop;
+    pthread_mutex_unlock(&a->mu);
+    if (stop) return NULL;
+    bc_keydir_pool_fill(a->p);
+    usleep(100);
+  }
+}
+
+/* Chunks made ready on another thread while keys go in: same contents, and
+ * the chunks (from the pool or not) are all freed (ASan). */
+TEST(keydir_pool_filled_by_another_thread) {
+  bc_keydir *kd = bc_keydir_create();
+  pool_arg a = {bc_keydir_pool_create(), 0, PTHREAD_MUTEX_INITIALIZER};
+  CHECK(a.p != NULL);
+  bc_keydir_set_pool(kd, a.p);
+  pthread_t t;
+  CHECK_EQ(pthread_create(&t, NULL, pool_filler, &a), 0);
+  enum { M = 300000 }; /* several entry and key chunks */
+  char k[48];
+  for (uint32_t i = 0; i < M; i++) {
+    snprintf(k, sizeof k, "pool-key-%08u-padding", i);
+    bc_loc l = loc_of(i, i + 1);
+    CHECK_EQ(bc_keydir_put(kd, k, strlen(k), &l, 1, NULL, NULL), STRATA_OK);
+  }
+  pthread_mutex_lock(&a.mu);
+  a.stop = 1;
+  pthread_mutex_unlock(&a.mu);
+  pthread_join(t, NULL);
+  bc_keydir_set_pool(kd, NULL);
+  bc_keydir_pool_destroy(a.p);
+  for (uint32_t i = 0; i < M; i += 7) {
+    snprintf(k, sizeof k, "pool-key-%08u-padding", i);
+    bc_loc l;
+    CHECK(bc_keydir_get(kd, k, strlen(k), &l));
+    CHECK_U64(l.ts, i + 1);
+  }
+  CHECK_U64(bc_keydir_count(kd), M);
   bc_keydir_destroy(kd);
 }

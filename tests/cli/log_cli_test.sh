@@ -101,8 +101,8 @@ expect_exit 0 "--help" --help
 check "--help lists dump" grep -q 'strata dump FILE' "$WORK/out"
 check "--help lists --recovery" grep -q -- '--recovery' "$WORK/out"
 expect_exit 0 "help command" help
-expect_exit 4 "commands to come" repair "$WORK/db"
-check "commands to come: message" grep -q 'repair: not available yet' "$WORK/err"
+expect_exit 4 "repair of a missing database" repair "$WORK/db"
+check "repair of a missing database: message" grep -q 'no such file' "$WORK/err"
 
 # ---- options before and after the command word -------------------------------
 L=$WORK/opts.log

@@ -49,6 +49,9 @@ typedef enum cli_opt {
   CLI_OPT_IN_PLACE, /* --in-place (repair) */
   CLI_OPT_BATCH,    /* --batch (log append) */
   CLI_OPT_SEQUENCE, /* --sequence N (log append --batch) */
+  CLI_OPT_NUM,      /* --num N (bench) */
+  CLI_OPT_DB,       /* --db DIR (bench) */
+  CLI_OPT_ACKNOWLEDGE, /* --acknowledge (verify of an LSM database) */
   CLI_OPT_COUNT
 } cli_opt;
 
@@ -71,6 +74,8 @@ typedef struct cli_options {
   uint64_t front, back;     /* wal truncate bounds (sequence numbers) */
   const char *into;         /* repair --into DIR */
   uint64_t sequence;        /* log append --batch: first sequence (def. 1) */
+  uint64_t num;             /* bench: entries (valid if CLI_OPT_NUM given) */
+  const char *db;           /* bench: database directory, or NULL */
   int argc;                 /* positional arguments (command word first) */
   char **argv;              /* them, in order; owned by the caller of parse */
 } cli_options;
@@ -94,6 +99,11 @@ const char *cli_opt_name(cli_opt opt);
 unsigned cli_global_options(void);
 /* Prints the option list of the help text. */
 void cli_print_options_help(FILE *out);
+/* Prints the help lines of the options in `bits` (CLI_BIT set), or, if
+ * `bits` is 0, nothing. */
+void cli_print_some_options(FILE *out, unsigned bits);
+/* help.c: the long help of a command (lines ending in "\n"), or NULL. */
+const char *cli_command_detail(const char *command);
 
 /* ---- diagnostics (report.c) --------------------------------------------- */
 
@@ -229,6 +239,7 @@ int cli_cmd_verify(const cli_options *o);  /* cmd_verify.c */
 int cli_cmd_log(const cli_options *o);     /* cmd_log.c: log append */
 int cli_cmd_pending(const cli_options *o); /* cmd_pending.c */
 int cli_cmd_kv(const cli_options *o);      /* cmd_kv.c: by engine */
+int cli_cmd_bench(const cli_options *o);   /* cmd_bench.c */
 /* cmd_kv.c: lists (stdout) the keys of a Bitcask directory whose newest
  * record was lost; returns how many. */
 uint64_t cli_kv_lost_keys(const char *dir, const cli_options *o);
@@ -247,5 +258,6 @@ int cli_cmd_wal(const cli_options *o); /* cmd_wal.c: wal ... */
 /* cmd_wal.c: appends the WAL-level damage of a WAL directory (sequence holes,
  * records that are not batches) to `drops`; a STRATA_* status. */
 int cli_wal_verify_sequences(const char *dir, cli_drops *drops);
+int cli_cmd_repair(const cli_options *o); /* cmd_repair.c: repair */
 
 #endif

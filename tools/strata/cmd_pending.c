@@ -14,7 +14,7 @@ int cli_cmd_pending(const cli_options *o) {
   if (!engine && strcmp(cmd, "wal") == 0) engine = "wal";
   /* an existing database keeps its engine; the DB argument follows the
    * command word */
-  if (!engine && strcmp(cmd, "bench") != 0 && o->argc > 1)
+  if (!engine && o->argc > 1)
     engine = cli_detect_engine(o->argv[1]);
   if (!engine) engine = "lsm";
   cli_error("%s: not available yet (needs the %s engine)", cmd, engine);

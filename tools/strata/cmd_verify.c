@@ -282,6 +282,42 @@ static int verify_lsm_db(const char *dir, cli_drops *out) {
   return st;
 }
 
+/* Prints one ledger range (stderr: the report on stdout stays one format). */
+static void print_lost(void *arg, const strata_lost_range *r) {
+  (void)arg;
+  fprintf(stderr, "strata: acknowledged loss: %s offset %llu, %llu bytes, %s: %s\n",
+          r->damage.file, (unsigned long long)r->damage.offset,
+          (unsigned long long)r->damage.bytes,
+          strata_damage_kind_name(r->damage.kind), r->damage.reason);
+}
+
+/* --acknowledge: the user has seen what the ledger lists; clear it. */
+static int acknowledge(const char *path) {
+  const char *engine = cli_detect_engine(path);
+  if (!engine || strcmp(engine, "lsm") != 0) {
+    cli_error("%s: --acknowledge applies to LSM databases only", path);
+    return CLI_USAGE;
+  }
+  strata_options so;
+  strata_options_init(&so);
+  strata_db *db = NULL;
+  int st = strata_db_open(path, &so, &db);
+  if (st == STRATA_OK) {
+    size_t n = strata_db_lost_ranges(db, print_lost, NULL);
+    st = strata_db_acknowledge(db);
+    if (st == STRATA_OK)
+      fprintf(stderr, "strata: %s: %zu lost range%s acknowledged\n", path, n,
+              n == 1 ? "" : "s");
+  }
+  if (st != STRATA_OK) {
+    int rc = cli_fail(st, path);
+    strata_db_close(db);
+    return rc;
+  }
+  strata_db_close(db);
+  return CLI_OK;
+}
+
 int cli_cmd_verify(const cli_options *o) {
   if (o->argc != 2) {
     cli_error("verify: expected exactly one PATH (strata verify PATH)");
@@ -290,6 +326,8 @@ int cli_cmd_verify(const cli_options *o) {
   const char *path = o->argv[1];
   int is_dir = 0, rc = cli_check_path(path, &is_dir);
   if (rc != CLI_OK) return rc;
+  if (cli_given(o, CLI_OPT_ACKNOWLEDGE) && (rc = acknowledge(path)) != CLI_OK)
+    return rc;
   verify v = {0};
   int st = STRATA_OK;
   const char *failed = NULL;

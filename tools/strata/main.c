@@ -21,21 +21,20 @@ typedef struct command {
 
 static const command commands[] = {
     {"put", cli_cmd_kv, 0, "put DB KEY VALUE", "store VALUE under KEY"},
-    {"get", cli_cmd_kv, 0, "get DB KEY",
-     "print KEY's value; exit 1 if absent"},
+    {"get", cli_cmd_kv, 0, "get DB KEY", "print KEY's value; exit 1 if absent"},
     {"del", cli_cmd_kv, 0, "del DB KEY", "delete KEY"},
     {"load", cli_cmd_kv, 0, "load DB [FILE|-]",
      "lines KEY<TAB>VALUE; one atomic batch per 1000 lines"},
     {"scan", cli_cmd_kv, OPT(FROM) | OPT(TO) | OPT(LIMIT) | OPT(REVERSE),
      "scan DB [--from K] [--to K] [--limit N] [--reverse]",
      "KEY<TAB>VALUE lines in key order"},
-    {"verify", cli_cmd_verify, 0, "verify PATH",
+    {"verify", cli_cmd_verify, OPT(ACKNOWLEDGE), "verify PATH [--acknowledge]",
      "check every checksum of a file or directory; exit 1 on damage"},
     {"dump", cli_cmd_dump, 0, "dump FILE|DIR",
      "print a record-log file record by record (a table *.ldb/*.sst: block "
      "by block, entry by entry), then what was dropped; a WAL or LSM "
      "directory: each of its files"},
-    {"repair", cli_cmd_pending, OPT(INTO) | OPT(IN_PLACE),
+    {"repair", cli_cmd_repair, OPT(INTO) | OPT(IN_PLACE),
      "repair DB [--into DIR | --in-place]",
      "rebuild a database from whatever is intact"},
     {"compact", cli_cmd_kv, 0, "compact DB", "compact a database"},
@@ -43,12 +42,15 @@ static const command commands[] = {
     {"wal", cli_cmd_wal, OPT(AFTER) | OPT(DELETE) | OPT(FRONT) | OPT(BACK),
      "wal append|replay|checkpoint|truncate DIR ...",
      "work with a write-ahead log directly"},
-    {"bench", cli_cmd_pending, 0, "bench [--engine E] [WORKLOAD...]",
-     "run benchmarks"},
+    {"bench", cli_cmd_bench, OPT(NUM) | OPT(DB),
+     "bench [--engine lsm|bitcask] [WORKLOAD...] [--num N] [--db DIR]",
+     "LevelDB's db_bench workloads (default fillseq fillsync fillrandom "
+     "overwrite readrandom readseq readreverse deleterandom); fill* "
+     "workloads replace the database at DIR"},
     {"log", cli_cmd_log, OPT(BATCH) | OPT(SEQUENCE),
      "log append FILE [RECORD...|-] [--batch [--sequence N]]",
      "append records (or one-put write batches) to a record-log file"},
-    {"help", NULL, 0, "help", "show this help"},
+    {"help", NULL, 0, "help [COMMAND]", "show this help, or one command's"},
 };
 
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
@@ -80,6 +82,20 @@ static const command *find_command(const char *name) {
   return NULL;
 }
 
+/* `strata help COMMAND`, `strata COMMAND --help`: the usage line, the
+ * summary, the long help (help.c) and the options the command takes. */
+static void print_command_help(FILE *out, const command *c) {
+  fprintf(out, "usage: strata %s\n%s\n", c->usage, c->help);
+  const char *detail = cli_command_detail(c->name);
+  if (detail) fprintf(out, "\n%s", detail);
+  if (c->options) {
+    fprintf(out, "\nOptions of this command:\n");
+    cli_print_some_options(out, c->options);
+  }
+  fprintf(out, "\nOptions of every command: --engine, --recovery, --hex, "
+               "--json, --sync\n(strata --help describes them).\n");
+}
+
 /* A command-specific option given to a command it does not apply to. */
 static int check_scope(const cli_options *o, const command *c) {
   unsigned stray = o->given & ~(cli_global_options() | c->options);
@@ -93,9 +109,23 @@ static int check_scope(const cli_options *o, const command *c) {
 }
 
 static int run(const cli_options *o) {
-  if (cli_given(o, CLI_OPT_HELP) ||
-      (o->argc > 0 && strcmp(o->argv[0], "help") == 0)) {
-    print_help(stdout);
+  int help_word = o->argc > 0 && strcmp(o->argv[0], "help") == 0;
+  if (cli_given(o, CLI_OPT_HELP) || help_word) {
+    /* strata help COMMAND, strata COMMAND --help */
+    const char *topic = o->argc > 1 && help_word                  ? o->argv[1]
+                        : o->argc > 0 && !help_word               ? o->argv[0]
+                        : help_word && cli_given(o, CLI_OPT_HELP) ? "help"
+                                                                  : NULL;
+    if (!topic) {
+      print_help(stdout);
+      return CLI_OK;
+    }
+    const command *c = find_command(topic);
+    if (!c) {
+      cli_error("help: unknown command '%s' (see strata --help)", topic);
+      return CLI_USAGE;
+    }
+    print_command_help(stdout, c);
     return CLI_OK;
   }
   if (cli_given(o, CLI_OPT_VERSION)) {

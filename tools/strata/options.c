@@ -73,6 +73,12 @@ static const opt_spec table[] = {
      "log append: each record is a write batch of one put"},
     {CLI_OPT_SEQUENCE, "sequence", KIND_NUMBER, FIELD(sequence), 0, "N",
      "log append --batch: first sequence number (default 1)"},
+    {CLI_OPT_NUM, "num", KIND_NUMBER, FIELD(num), 0, "N",
+     "bench: entries per workload (default 1000000)"},
+    {CLI_OPT_DB, "db", KIND_TEXT, FIELD(db), 0, "DIR",
+     "bench: database directory (default $TMPDIR/strata-bench-UID)"},
+    {CLI_OPT_ACKNOWLEDGE, "acknowledge", KIND_MARK, 0, 0, NULL,
+     "verify: clear an LSM database's damage ledger after listing it"},
 };
 
 enum { NOPTS = sizeof table / sizeof table[0] };
@@ -101,21 +107,28 @@ unsigned cli_global_options(void) {
   return bits;
 }
 
+static void print_option(FILE *out, const opt_spec *spec) {
+  char left[80];
+  snprintf(left, sizeof left, "--%s%s%s", spec->name, spec->arg ? " " : "",
+           spec->arg ? spec->arg : "");
+  if (strlen(left) > 24)
+    fprintf(out, "  %s\n  %-24s  %s\n", left, "", spec->help);
+  else
+    fprintf(out, "  %-24s  %s\n", left, spec->help);
+}
+
 void cli_print_options_help(FILE *out) {
   for (int global = 1; global >= 0; global--) {
     fprintf(out, "\n%s\n",
             global ? "Options (any command):" : "Options of some commands:");
-    for (size_t i = 0; i < NOPTS; i++) {
-      if (table[i].global != global) continue;
-      char left[80];
-      snprintf(left, sizeof left, "--%s%s%s", table[i].name,
-               table[i].arg ? " " : "", table[i].arg ? table[i].arg : "");
-      if (strlen(left) > 24)
-        fprintf(out, "  %s\n  %-24s  %s\n", left, "", table[i].help);
-      else
-        fprintf(out, "  %-24s  %s\n", left, table[i].help);
-    }
+    for (size_t i = 0; i < NOPTS; i++)
+      if (table[i].global == global) print_option(out, &table[i]);
   }
+}
+
+void cli_print_some_options(FILE *out, unsigned bits) {
+  for (size_t i = 0; i < NOPTS; i++)
+    if (bits & CLI_BIT(table[i].id)) print_option(out, &table[i]);
 }
 
 static int parse_number(const char *s, uint64_t *out) {
