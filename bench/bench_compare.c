@@ -20,8 +20,8 @@
  * --num defaults to $BENCH_N or 1000000; --seconds (default $BENCH_SECONDS
  * or 5) caps the read workloads and deleterandom once past their first
  * BENCH_CHECK_OPS operations. --results replaces the section
- * "## Comparison" (or, with --large, "## Scaling") of that file, keeping the
- * rest; --plot draws the ops/s bar chart with gnuplot. --large runs the
+ * "## Comparison (" (or, with --large, "## Scaling (") of that file, keeping
+ * the rest; --plot draws the ops/s bar chart with gnuplot. --large runs the
  * workloads once per size for strata-lsm and LevelDB (`make bench-large`).
  */
 #include <errno.h>
@@ -42,15 +42,15 @@ extern const bench_engine bench_leveldb, bench_rocksdb, bench_lmdb,
     bench_sqlite;
 
 static const bench_engine *const all_engines[] = {
-    &bench_leveldb, &bench_rocksdb,     &bench_lmdb,
+    &bench_leveldb, &bench_rocksdb,    &bench_lmdb,
     &bench_sqlite,  &bench_strata_lsm, &bench_strata_bitcask};
 enum { MAX_ENGINES = 6, MAX_WORKLOADS = 32, MAX_REPS = 9, MAX_SIZES = 8 };
 
 static const char *const default_workloads[] = {
-    "fillseq",     "fillbatch",   "fillrandom",       "overwrite",
-    "readrandom",  "readseq",     "readreverse",      "seekrandom",
-    "readwhilewriting", "deleterandom", "fillsync",   "fillsync-2t",
-    "fillsync-4t", "fillsync-8t"};
+    "fillseq",          "fillbatch",    "fillrandom",  "overwrite",
+    "readrandom",       "readseq",      "readreverse", "seekrandom",
+    "readwhilewriting", "deleterandom", "fillsync",    "fillsync-2t",
+    "fillsync-4t",      "fillsync-8t"};
 
 /* Everything measured, [size][rep][engine][workload]. */
 typedef struct results {
@@ -87,7 +87,8 @@ static void on_workload(void *arg, const char *w) {
   p->done++;
   if (!tty) return;
   double t = now() - t_start;
-  fprintf(stderr, "\r\033[K[%d:%02d] N=%" PRIu64 " rep %d/%d  %-14s %-16s %2d/%d",
+  fprintf(stderr,
+          "\r\033[K[%d:%02d] N=%" PRIu64 " rep %d/%d  %-14s %-16s %2d/%d",
           (int)t / 60, (int)t % 60, R.sizes[p->size], p->rep + 1, R.reps,
           R.engines[p->engine]->name, w, p->done, R.nworkloads);
 }
@@ -112,7 +113,7 @@ static void run_child(const char *dir, int si, int rep, int ei) {
     snprintf(path, sizeof path, "%s/%s", dir, R.engines[ei]->name);
     progress p = {si, rep, ei, 0};
     bench_run run = {R.engines[ei], path, R.sizes[si], 0, max_seconds,
-                     NULL, 0, on_workload, &p};
+                     NULL,          0,    on_workload, &p};
     for (int w = 0; w < R.nworkloads; w++) {
       bench_result res;
       bench_workload_run(&run, R.workloads[w], &res);
@@ -142,8 +143,9 @@ static void run_child(const char *dir, int si, int rep, int ei) {
   R.ran[si][rep][ei] = w == R.nworkloads;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || w < R.nworkloads) {
     if (tty) fputc('\n', stderr);
-    fprintf(stderr, "bench_compare: %s: the child process died (status %d) "
-                    "after %d workloads\n",
+    fprintf(stderr,
+            "bench_compare: %s: the child process died (status %d) "
+            "after %d workloads\n",
             R.engines[ei]->name, status, w);
     for (; w < R.nworkloads; w++) {
       bench_result *x = &R.r[si][rep][ei][w];
@@ -196,8 +198,8 @@ static void cross_check(int si, int rep) {
 /* ---- statistics --------------------------------------------------------- */
 
 typedef struct stat3 {
-  int n;                  /* runs that measured it */
-  double med, min, max;   /* of the value */
+  int n;                /* runs that measured it */
+  double med, min, max; /* of the value */
 } stat3;
 
 static int cmp_d(const void *a, const void *b) {
@@ -235,8 +237,7 @@ static double m_disk(const bench_result *x) {
   return (double)x->disk_bytes / 1e6;
 }
 static double m_wamp(const bench_result *x) {
-  return x->user_bytes ? (double)x->written_bytes / (double)x->user_bytes
-                       : -1;
+  return x->user_bytes ? (double)x->written_bytes / (double)x->user_bytes : -1;
 }
 static double m_cpu(const bench_result *x) { return x->cpu_seconds; }
 
@@ -263,7 +264,9 @@ static int engine_index(const char *name) {
   return -1;
 }
 
-static int is_strata(int e) { return !strncmp(R.engines[e]->name, "strata", 6); }
+static int is_strata(int e) {
+  return !strncmp(R.engines[e]->name, "strata", 6);
+}
 
 /* One ops/s cell: "median (min–max)" and, for strata, the ratio to LevelDB. */
 static void ops_cell(FILE *out, int si, int e, int w) {
@@ -272,7 +275,9 @@ static void ops_cell(FILE *out, int si, int e, int w) {
   char a[16], b[16], c[16];
   if (!s.n) {
     fprintf(out, " %s |",
-            x && x->skipped ? "skipped" : x && x->failed ? "FAILED" : "-");
+            x && x->skipped  ? "skipped"
+            : x && x->failed ? "FAILED"
+                             : "-");
     return;
   }
   fprintf(out, " %s", human(s.med, a, sizeof a));
@@ -319,8 +324,7 @@ static void machine(FILE *out) {
 
 static void settings(FILE *out) {
   for (int e = 0; e < R.nengines; e++) {
-    fprintf(out, "- **%s** %s\n", R.engines[e]->name,
-            R.engines[e]->version());
+    fprintf(out, "- **%s** %s\n", R.engines[e]->name, R.engines[e]->version());
     R.engines[e]->describe(out);
   }
 }
@@ -367,17 +371,20 @@ static void write_comparison(FILE *out, const char *cmd, const char *date) {
   for (int e = 0; e < R.nengines; e++)
     fprintf(out, " %s |", R.engines[e]->name);
   fprintf(out, "\n|---|");
-  for (int e = 0; e < R.nengines; e++) fprintf(out, "---:|");
+  for (int e = 0; e < R.nengines; e++)
+    fprintf(out, "---:|");
   fprintf(out, "\n");
   for (int w = 0; w < R.nworkloads; w++) {
     fprintf(out, "| %s |", R.workloads[w]);
-    for (int e = 0; e < R.nengines; e++) ops_cell(out, si, e, w);
+    for (int e = 0; e < R.nengines; e++)
+      ops_cell(out, si, e, w);
     fprintf(out, "\n");
   }
 
   fprintf(out,
           "\n### Per workload and engine (medians)\n\n"
-          "MB/s: key+value bytes moved per second (MB = 2^20 bytes, as db_bench); peak RSS during the "
+          "MB/s: key+value bytes moved per second (MB = 2^20 bytes, as "
+          "db_bench); peak RSS during the "
           "workload (VmHWM, reset before each); disk: bytes allocated to "
           "the database's files after it; write-amp: bytes the process "
           "passed to write calls (/proc/self/io wchar) over key+value bytes "
@@ -422,14 +429,17 @@ static void write_scaling(FILE *out, const char *cmd, const char *date) {
                "ops/s (strata-lsm: **ratio to LevelDB**).\n");
   if (mismatches) fprintf(out, "- **MISMATCH**:\n```\n%s```\n", mismatch_text);
   fprintf(out, "\n| entries | engine |");
-  for (int w = 0; w < R.nworkloads; w++) fprintf(out, " %s |", R.workloads[w]);
+  for (int w = 0; w < R.nworkloads; w++)
+    fprintf(out, " %s |", R.workloads[w]);
   fprintf(out, "\n|---:|---|");
-  for (int w = 0; w < R.nworkloads; w++) fprintf(out, "---:|");
+  for (int w = 0; w < R.nworkloads; w++)
+    fprintf(out, "---:|");
   fprintf(out, "\n");
   for (int si = 0; si < R.nsizes; si++)
     for (int e = 0; e < R.nengines; e++) {
       fprintf(out, "| %" PRIu64 " | %s |", R.sizes[si], R.engines[e]->name);
-      for (int w = 0; w < R.nworkloads; w++) ops_cell(out, si, e, w);
+      for (int w = 0; w < R.nworkloads; w++)
+        ops_cell(out, si, e, w);
       fprintf(out, "\n");
     }
   fprintf(out, "\n");
@@ -500,7 +510,8 @@ static int plot(const char *png, const char *dir) {
   FILE *f = fopen(data, "w");
   if (!f) return -1;
   fprintf(f, "workload");
-  for (int e = 0; e < R.nengines; e++) fprintf(f, " %s", R.engines[e]->name);
+  for (int e = 0; e < R.nengines; e++)
+    fprintf(f, " %s", R.engines[e]->name);
   fprintf(f, "\n");
   for (int w = 0; w < R.nworkloads; w++) {
     fprintf(f, "%s", R.workloads[w]);
@@ -606,7 +617,8 @@ int main(int argc, char **argv) {
   if (large) {
     const char *s[MAX_SIZES];
     R.nsizes = split(large, s, MAX_SIZES);
-    for (int i = 0; i < R.nsizes; i++) R.sizes[i] = strtoull(s[i], NULL, 10);
+    for (int i = 0; i < R.nsizes; i++)
+      R.sizes[i] = strtoull(s[i], NULL, 10);
     if (!engines) engines = strdup("strata-lsm,leveldb");
   } else {
     R.nsizes = 1;
@@ -624,12 +636,14 @@ int main(int argc, char **argv) {
       R.engines[R.nengines++] = e;
     }
   } else {
-    for (int i = 0; i < MAX_ENGINES; i++) R.engines[R.nengines++] = all_engines[i];
+    for (int i = 0; i < MAX_ENGINES; i++)
+      R.engines[R.nengines++] = all_engines[i];
   }
   if (workloads) {
     R.nworkloads = split(workloads, R.workloads, MAX_WORKLOADS);
   } else {
-    R.nworkloads = (int)(sizeof default_workloads / sizeof default_workloads[0]);
+    R.nworkloads =
+        (int)(sizeof default_workloads / sizeof default_workloads[0]);
     for (int i = 0; i < R.nworkloads; i++)
       R.workloads[i] = default_workloads[i];
   }
@@ -649,7 +663,8 @@ int main(int argc, char **argv) {
   settings(stdout);
   for (int si = 0; si < R.nsizes; si++)
     for (int rep = 0; rep < R.reps; rep++) {
-      for (int e = 0; e < R.nengines; e++) run_child(dir, si, rep, e);
+      for (int e = 0; e < R.nengines; e++)
+        run_child(dir, si, rep, e);
       cross_check(si, rep);
     }
   if (tty) fputc('\n', stderr);
@@ -668,8 +683,8 @@ int main(int argc, char **argv) {
   fputs(text, stdout);
   fprintf(stdout, "(%.0f s in all)\n", now() - t_start);
   int rc = 0;
-  if (results &&
-      replace_section(results, large ? "## Scaling" : "## Comparison", text))
+  if (results && replace_section(
+                     results, large ? "## Scaling (" : "## Comparison (", text))
     rc = 2;
   free(text);
   if (png && !large && plot(png, dir) != 0) {

@@ -158,6 +158,7 @@ static const char *value(bench_iter *it, size_t *len) {
 static void iter_close(bench_iter *it) { leveldb_iter_destroy(IT(it)); }
 
 const bench_engine bench_leveldb = {
-    "leveldb", 1,     describe, version, open_db, close_db, settle,
-    conn_open, conn_close, put,  del,  put_batch, get,  iter_open,
-    first,     last,  seek,  valid, next, prev,  key,  value, iter_close};
+    "leveldb", 1,         describe,   version, open_db,   close_db,
+    settle,    conn_open, conn_close, put,     del,       put_batch,
+    get,       iter_open, first,      last,    seek,      valid,
+    next,      prev,      key,        value,   iter_close};

@@ -20,8 +20,8 @@ typedef struct lm_db {
 } lm_db;
 
 typedef struct lm_conn {
-  lm_db *d;     /* the database */
-  MDB_txn *rd;  /* this thread's read transaction (reset between gets) */
+  lm_db *d;    /* the database */
+  MDB_txn *rd; /* this thread's read transaction (reset between gets) */
 } lm_conn;
 
 typedef struct lm_iter {
@@ -63,8 +63,10 @@ static void *open_db(const char *dir, int sync, char *err, size_t errlen) {
   MDB_txn *txn = NULL;
   if (rc == 0) rc = mdb_txn_begin(d->env, NULL, 0, &txn);
   if (rc == 0) rc = mdb_dbi_open(txn, NULL, 0, &d->dbi);
-  if (rc == 0) rc = mdb_txn_commit(txn);
-  else if (txn) mdb_txn_abort(txn);
+  if (rc == 0)
+    rc = mdb_txn_commit(txn);
+  else if (txn)
+    mdb_txn_abort(txn);
   if (rc != 0) {
     lm_err(rc, "mdb_env_open", err, errlen);
     mdb_env_close(d->env);
@@ -199,7 +201,7 @@ static void iter_close(bench_iter *p) {
 }
 
 const bench_engine bench_lmdb = {
-    "lmdb",    1,          describe, version, open_db,   close_db, settle,
-    conn_open, conn_close, put,      del,     put_batch, get,      iter_open,
-    first,     last,       seek,     valid,   next,      prev,     key,
-    value,     iter_close};
+    "lmdb", 1,         describe,   version, open_db,   close_db,
+    settle, conn_open, conn_close, put,     del,       put_batch,
+    get,    iter_open, first,      last,    seek,      valid,
+    next,   prev,      key,        value,   iter_close};

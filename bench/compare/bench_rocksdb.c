@@ -163,6 +163,7 @@ static const char *value(bench_iter *it, size_t *len) {
 static void iter_close(bench_iter *it) { rocksdb_iter_destroy(IT(it)); }
 
 const bench_engine bench_rocksdb = {
-    "rocksdb", 1,     describe, version, open_db, close_db, settle,
-    conn_open, conn_close, put,  del,  put_batch, get,  iter_open,
-    first,     last,  seek,  valid, next, prev,  key,  value, iter_close};
+    "rocksdb", 1,         describe,   version, open_db,   close_db,
+    settle,    conn_open, conn_close, put,     del,       put_batch,
+    get,       iter_open, first,      last,    seek,      valid,
+    next,      prev,      key,        value,   iter_close};

@@ -22,12 +22,12 @@ typedef struct sq_db {
 } sq_db;
 
 typedef struct sq_conn {
-  sq_db *d;            /* the database */
-  sqlite3 *db;         /* this thread's connection */
-  sqlite3_stmt *ins;   /* INSERT OR REPLACE */
-  sqlite3_stmt *del;   /* DELETE */
-  sqlite3_stmt *get;   /* SELECT v WHERE k = ? */
-  int pending;         /* writes in the open transaction */
+  sq_db *d;          /* the database */
+  sqlite3 *db;       /* this thread's connection */
+  sqlite3_stmt *ins; /* INSERT OR REPLACE */
+  sqlite3_stmt *del; /* DELETE */
+  sqlite3_stmt *get; /* SELECT v WHERE k = ? */
+  int pending;       /* writes in the open transaction */
 } sq_conn;
 
 typedef struct sq_iter {
@@ -167,8 +167,8 @@ static int put_batch(void *p, const char *keys, const char *vals, size_t n,
   for (size_t i = 0; i < n; i++) {
     sqlite3_bind_blob(c->ins, 1, keys + i * BENCH_KEY_SIZE, BENCH_KEY_SIZE,
                       SQLITE_STATIC);
-    sqlite3_bind_blob(c->ins, 2, vals + i * BENCH_VALUE_SIZE,
-                      BENCH_VALUE_SIZE, SQLITE_STATIC);
+    sqlite3_bind_blob(c->ins, 2, vals + i * BENCH_VALUE_SIZE, BENCH_VALUE_SIZE,
+                      SQLITE_STATIC);
     int rc = sqlite3_step(c->ins);
     sqlite3_reset(c->ins);
     if (rc != SQLITE_DONE) {
@@ -205,8 +205,8 @@ static bench_iter *iter_open(void *p, char *err, size_t errlen) {
                          NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(c->db, "SELECT k,v FROM kv ORDER BY k DESC", -1,
                          &it->desc, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(c->db, "SELECT k,v FROM kv WHERE k>=? ORDER BY k",
-                         -1, &it->from, NULL) != SQLITE_OK) {
+      sqlite3_prepare_v2(c->db, "SELECT k,v FROM kv WHERE k>=? ORDER BY k", -1,
+                         &it->from, NULL) != SQLITE_OK) {
     sq_err(c->db, "prepare", err, errlen);
     sqlite3_finalize(it->asc);
     sqlite3_finalize(it->desc);
@@ -259,7 +259,7 @@ static void iter_close(bench_iter *p) {
 }
 
 const bench_engine bench_sqlite = {
-    "sqlite",  1,          describe, version, open_db,   close_db, settle,
-    conn_open, conn_close, put,      del,     put_batch, get,      iter_open,
-    first,     last,       seek,     valid,   next,      prev,     key,
-    value,     iter_close};
+    "sqlite", 1,         describe,   version, open_db,   close_db,
+    settle,   conn_open, conn_close, put,     del,       put_batch,
+    get,      iter_open, first,      last,    seek,      valid,
+    next,     prev,      key,        value,   iter_close};

@@ -35,9 +35,9 @@ static const char *strata_ver(void) { return strata_version(); }
 
 #ifdef STRATA_HAVE_LSM
 typedef struct lsm_db {
-  strata_db *db;            /* the database */
-  strata_write_options wo;  /* sync per the run */
-  strata_read_options ro;   /* defaults */
+  strata_db *db;           /* the database */
+  strata_write_options wo; /* sync per the run */
+  strata_read_options ro;  /* defaults */
 } lsm_db;
 
 static void lsm_describe(FILE *out) {
@@ -111,8 +111,8 @@ static int lsm_conn_close(void *c, char *err, size_t errlen) {
   return 0;
 }
 
-static int lsm_put(void *c, const char *k, size_t kl, const char *v,
-                   size_t vl, char *err, size_t errlen) {
+static int lsm_put(void *c, const char *k, size_t kl, const char *v, size_t vl,
+                   char *err, size_t errlen) {
   lsm_db *d = c;
   int rc = strata_db_put(d->db, &d->wo, k, kl, v, vl);
   if (rc != STRATA_OK) set_err(err, errlen, "put", rc);
@@ -180,8 +180,12 @@ static void lsm_seek(bench_iter *it, const char *k, size_t kl) {
 static int lsm_valid(bench_iter *it) {
   return strata_iter_valid((strata_iterator *)it);
 }
-static void lsm_next(bench_iter *it) { strata_iter_next((strata_iterator *)it); }
-static void lsm_prev(bench_iter *it) { strata_iter_prev((strata_iterator *)it); }
+static void lsm_next(bench_iter *it) {
+  strata_iter_next((strata_iterator *)it);
+}
+static void lsm_prev(bench_iter *it) {
+  strata_iter_prev((strata_iterator *)it);
+}
 static const char *lsm_key(bench_iter *it, size_t *len) {
   return strata_iter_key((strata_iterator *)it, len);
 }
@@ -193,10 +197,11 @@ static void lsm_iter_close(bench_iter *it) {
 }
 
 const bench_engine bench_strata_lsm = {
-    "strata-lsm", 1, lsm_describe, strata_ver, lsm_open, lsm_close,
-    lsm_settle, lsm_conn_open, lsm_conn_close, lsm_put, lsm_del, lsm_batch,
-    lsm_get, lsm_iter_open, lsm_first, lsm_last, lsm_seek, lsm_valid,
-    lsm_next, lsm_prev, lsm_key, lsm_value, lsm_iter_close};
+    "strata-lsm", 1,          lsm_describe,  strata_ver,     lsm_open,
+    lsm_close,    lsm_settle, lsm_conn_open, lsm_conn_close, lsm_put,
+    lsm_del,      lsm_batch,  lsm_get,       lsm_iter_open,  lsm_first,
+    lsm_last,     lsm_seek,   lsm_valid,     lsm_next,       lsm_prev,
+    lsm_key,      lsm_value,  lsm_iter_close};
 #else
 static void lsm_describe(FILE *out) {
   fprintf(out, "  not built: the LSM engine is not implemented yet\n");
@@ -261,8 +266,7 @@ static int bc_put(void *c, const char *k, size_t kl, const char *v, size_t vl,
   return rc == STRATA_OK ? 0 : -1;
 }
 
-static int bc_del(void *c, const char *k, size_t kl, char *err,
-                  size_t errlen) {
+static int bc_del(void *c, const char *k, size_t kl, char *err, size_t errlen) {
   int rc = strata_bitcask_delete(c, k, kl);
   if (rc != STRATA_OK) set_err(err, errlen, "delete", rc);
   return rc == STRATA_OK ? 0 : -1;
@@ -297,17 +301,16 @@ static int bc_get(void *c, const char *k, size_t kl, char *v, size_t *vl,
   return 1;
 }
 
-const bench_engine bench_strata_bitcask = {
-    .name = "strata-bitcask",
-    .ordered = 0,
-    .describe = bc_describe,
-    .version = strata_ver,
-    .open = bc_open,
-    .close = bc_close,
-    .settle = bc_settle,
-    .conn_open = bc_conn_open,
-    .conn_close = bc_conn_close,
-    .put = bc_put,
-    .del = bc_del,
-    .put_batch = bc_batch,
-    .get = bc_get};
+const bench_engine bench_strata_bitcask = {.name = "strata-bitcask",
+                                           .ordered = 0,
+                                           .describe = bc_describe,
+                                           .version = strata_ver,
+                                           .open = bc_open,
+                                           .close = bc_close,
+                                           .settle = bc_settle,
+                                           .conn_open = bc_conn_open,
+                                           .conn_close = bc_conn_close,
+                                           .put = bc_put,
+                                           .del = bc_del,
+                                           .put_batch = bc_batch,
+                                           .get = bc_get};

@@ -49,7 +49,8 @@ static uint64_t rng_next(rng *r) {
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001B3ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * 0x100000001B3ull;
   return h;
 }
 static uint64_t kv_hash(const char *k, size_t kl, const char *v, size_t vl) {
@@ -212,21 +213,21 @@ typedef enum op_kind {
 } op_kind;
 
 typedef struct worker {
-  bench_run *run;        /* the run */
-  const char *workload;  /* seeds the key stream */
-  op_kind kind;          /* what to do */
-  int thread;            /* thread number (seeds too) */
-  uint64_t ops;          /* operations to do */
-  volatile int *stop;    /* non-NULL: do puts until *stop (writer) */
-  uint64_t done;         /* operations done */
-  uint64_t found;        /* reads that found their key */
-  uint64_t check_found;  /* of the first BENCH_CHECK_OPS */
-  uint64_t check;        /* sum of kv_hash of what those read */
-  double deadline;       /* >0: stop after this time, past the checked ops */
-  uint64_t bytes;        /* bytes moved */
-  uint64_t user_bytes;   /* bytes written */
-  int failed;            /* 1 on error */
-  char err[160];         /* the error */
+  bench_run *run;       /* the run */
+  const char *workload; /* seeds the key stream */
+  op_kind kind;         /* what to do */
+  int thread;           /* thread number (seeds too) */
+  uint64_t ops;         /* operations to do */
+  volatile int *stop;   /* non-NULL: do puts until *stop (writer) */
+  uint64_t done;        /* operations done */
+  uint64_t found;       /* reads that found their key */
+  uint64_t check_found; /* of the first BENCH_CHECK_OPS */
+  uint64_t check;       /* sum of kv_hash of what those read */
+  double deadline;      /* >0: stop after this time, past the checked ops */
+  uint64_t bytes;       /* bytes moved */
+  uint64_t user_bytes;  /* bytes written */
+  int failed;           /* 1 on error */
+  char err[160];        /* the error */
 } worker;
 
 static void do_iterate(worker *w, void *conn) {
@@ -316,8 +317,8 @@ static void *worker_main(void *arg) {
     case OP_READRANDOM: {
       size_t vl = 0;
       bench_key(rng_next(&r) % num, key);
-      int f = e->get(conn, key, BENCH_KEY_SIZE, vbuf, &vl, w->err,
-                     sizeof w->err);
+      int f =
+          e->get(conn, key, BENCH_KEY_SIZE, vbuf, &vl, w->err, sizeof w->err);
       if (f < 0) {
         rc = -1;
       } else if (f > 0) {
@@ -380,8 +381,8 @@ static int sync_threads(const char *name) {
 }
 
 static const char *const plain[] = {
-    "fillseq",     "fillbatch",  "fillrandom",   "overwrite",
-    "readrandom",  "readseq",    "readreverse",  "seekrandom",
+    "fillseq",      "fillbatch", "fillrandom",      "overwrite",
+    "readrandom",   "readseq",   "readreverse",     "seekrandom",
     "deleterandom", "fillsync",  "readwhilewriting"};
 
 int bench_workload_known(const char *name) {
@@ -467,10 +468,11 @@ int bench_workload_run(bench_run *r, const char *name, bench_result *out) {
   rss_peak_reset();
   uint64_t wr0 = written_now();
   double cpu0 = cpu_now(), t0 = now();
-  int capped = kind == OP_READRANDOM || kind == OP_SEEKRANDOM ||
-               kind == OP_DELETE;
+  int capped =
+      kind == OP_READRANDOM || kind == OP_SEEKRANDOM || kind == OP_DELETE;
   if (capped && r->max_seconds > 0)
-    for (int t = 0; t < total; t++) w[t].deadline = t0 + r->max_seconds;
+    for (int t = 0; t < total; t++)
+      w[t].deadline = t0 + r->max_seconds;
   if (total == 1) {
     worker_main(&w[0]);
   } else {
@@ -478,7 +480,8 @@ int bench_workload_run(bench_run *r, const char *name, bench_result *out) {
       pthread_create(&tid[t], NULL, worker_main, &w[t]);
     pthread_join(tid[0], NULL);
     stop = 1;
-    for (int t = 1; t < total; t++) pthread_join(tid[t], NULL);
+    for (int t = 1; t < total; t++)
+      pthread_join(tid[t], NULL);
   }
   out->seconds = now() - t0;
   out->cpu_seconds = cpu_now() - cpu0;

@@ -367,7 +367,8 @@ typedef struct hint_pipe {
   pthread_t thread;              /* the decoder */
   bc_keydir_pool *pool;          /* keydir chunks the decoder makes ready */
   pthread_mutex_t mu;            /* guards made, done, stop */
-  pthread_cond_t cv;             /* signalled on every change of them */
+  pthread_cond_t cv;             /* signalled when a waiter may go on */
+  int prod_wait, cons_wait;      /* decoder / inserter waits on cv */
 } hint_pipe;
 
 /* Decoder thread: publishes the full batch, waits for a free one. */
@@ -377,12 +378,15 @@ static hint_batch *pipe_push(void *arg, hint_batch *b, int *rc) {
   (void)rc;
   pthread_mutex_lock(&hp->mu);
   hp->made++;
-  pthread_cond_broadcast(&hp->cv);
+  if (hp->cons_wait) pthread_cond_broadcast(&hp->cv);
   pthread_mutex_unlock(&hp->mu);
   bc_keydir_pool_fill(hp->pool);
   pthread_mutex_lock(&hp->mu);
-  while (!hp->stop && hp->made - hp->done >= HINT_QUEUE)
+  while (!hp->stop && hp->made - hp->done >= HINT_QUEUE) {
+    hp->prod_wait = 1; /* woken at half full: fewer switches */
     pthread_cond_wait(&hp->cv, &hp->mu);
+  }
+  hp->prod_wait = 0;
   int stop = hp->stop;
   pthread_mutex_unlock(&hp->mu);
   if (stop) return NULL;
@@ -496,8 +500,11 @@ static int pipe_load(hint_pipe *hp, bc_file *f, int *rotated) {
   int rc = STRATA_OK;
   for (;;) {
     pthread_mutex_lock(&hp->mu);
-    while (hp->done == hp->made)
+    while (hp->done == hp->made) {
+      hp->cons_wait = 1;
       pthread_cond_wait(&hp->cv, &hp->mu);
+    }
+    hp->cons_wait = 0;
     pthread_mutex_unlock(&hp->mu);
     hint_batch *b = hp->ring[hp->done % HINT_QUEUE];
     if (rc == STRATA_OK) rc = insert_batch(db, f, b);
@@ -509,7 +516,8 @@ static int pipe_load(hint_pipe *hp, bc_file *f, int *rotated) {
     }
     pthread_mutex_lock(&hp->mu);
     hp->done++;
-    pthread_cond_broadcast(&hp->cv);
+    if (hp->prod_wait && hp->made - hp->done <= HINT_QUEUE / 2)
+      pthread_cond_broadcast(&hp->cv);
     pthread_mutex_unlock(&hp->mu);
     if (last) return rc;
   }

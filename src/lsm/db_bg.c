@@ -457,16 +457,25 @@ static int cmp_u64(const void *a, const void *b) {
 void db_delete_obsolete(strata_db *db) {
   lsm_vset *vs = &db->vs;
   pthread_mutex_lock(&vs->apply_mu);
+  /* the directory is listed before the live set is taken: a table being
+   * written is registered as pending before its file is created, so every
+   * file the listing shows is live or pending in the set taken after it
+   * (listed after, a flush's new file could be seen and not be in the set) */
+  char **names = NULL;
+  size_t count = 0;
+  if (env_list_dir(db->e, db->dir, &names, &count)) {
+    pthread_mutex_unlock(&vs->apply_mu);
+    return;
+  }
   numset live = {0};
   lsm_vset_live_files(vs, numset_add, &live);
   pthread_mutex_lock(&vs->mu);
   uint64_t log_number = vs->log_number, prev_log = vs->prev_log;
   uint64_t manifest = vs->current_manifest;
   pthread_mutex_unlock(&vs->mu);
-  char **names = NULL;
-  size_t count = 0;
-  if (live.failed || env_list_dir(db->e, db->dir, &names, &count)) {
+  if (live.failed) {
     free(live.v);
+    env_free_list(names, count);
     pthread_mutex_unlock(&vs->apply_mu);
     return;
   }

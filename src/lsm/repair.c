@@ -13,9 +13,11 @@
  *
  * Damage that may have cost entries becomes a region (repair.h):
  *  - a lost table data block or salvage gap: the internal keys between its
- *    neighbouring intact blocks (the table reader's after/upto), any
- *    sequence number; a table that cannot be opened at all, or is listed by
- *    the MANIFEST but missing: its MANIFEST key range, or every key;
+ *    neighbouring intact blocks (the table reader's after/upto, clipped to
+ *    the table's MANIFEST range), any sequence number; a table that cannot
+ *    be opened at all, or is listed by the MANIFEST but missing: its
+ *    MANIFEST key range, or every key; a table whose walk stops early: from
+ *    its last entry read on (the entries read go to a memtable source);
  *  - a lost WAL region: every key, the sequence numbers between the last
  *    intact batch before it and the first one after it (none when they are
  *    contiguous: then nothing was lost). A region with no intact batch after
@@ -191,6 +193,49 @@ static int table_lost(rep_ctx *c, const char *path, uint64_t bytes,
   return rep_add_region(c, lo, lon, 1, hi, hin, 0, UINT64_MAX);
 }
 
+/* Copies the entries of a table whose walk stops early into a memtable
+ * source (c->wals, named by the table's path). */
+static int table_to_mem(rep_ctx *c, sst_table *t, const char *path) {
+  int rc = STRATA_OK;
+  if (c->nwals == c->capwals) {
+    size_t cap = c->capwals ? c->capwals * 2 : 4;
+    rep_wal *v = realloc(c->wals, cap * sizeof *v);
+    if (!v) return oom();
+    c->wals = v;
+    c->capwals = cap;
+  }
+  mem_table *mem = mem_create();
+  char *copy = strdup(path);
+  sst_iter *it = sst_table_iter(t);
+  if (!mem || !copy || !it) rc = oom();
+  uint64_t lo = UINT64_MAX, hi = 0;
+  c->quiet = 1; /* its damage was reported */
+  if (!rc) sst_iter_seek_first(it);
+  for (; !rc && sst_iter_valid(it); sst_iter_next(it)) {
+    size_t kn, vn, ul;
+    const uint8_t *k = sst_iter_key(it, &kn), *v = sst_iter_value(it, &vn);
+    uint64_t seq;
+    int type;
+    if (ikey_parse(k, kn, &ul, &seq, &type) != 0) continue;
+    rc = mem_add(mem, seq, type, k, ul, v, vn);
+    if (seq < lo) lo = seq;
+    if (seq > hi) hi = seq;
+  }
+  c->quiet = 0;
+  sst_iter_destroy(it);
+  if (rc) {
+    mem_unref(mem);
+    free(copy);
+    return rc;
+  }
+  rep_wal *x = &c->wals[c->nwals++];
+  x->mem = mem;
+  x->path = copy;
+  x->lo = lo;
+  x->hi = hi;
+  return STRATA_OK;
+}
+
 /* Opens one table under skip, reads it through (reporting its damage) and
  * keeps it open for the merge. */
 static int read_table(rep_ctx *c, const char *path, const uint8_t *lo,
@@ -251,6 +296,11 @@ static int read_table(rep_ctx *c, const char *path, const uint8_t *lo,
                     last.len ? last.data : lo, last.len ? last.len : lon, hi,
                     hin);
     if (!rc && last.len) c->regions[c->nregions - 1].lo_incl = 0;
+    /* The merge would stop at the same place: what was read goes to a
+     * memtable instead, and the table is closed. */
+    if (!rc) rc = table_to_mem(c, t, path);
+    c->ntables--;
+    sst_table_close(t);
   } else if (!rc) {
     rc = st;
   }
@@ -523,8 +573,8 @@ int strata_db_repair(const char *dir, const char *into,
     made = rc == STRATA_OK;
   }
   if (!rc) rc = rep_write(&c, target);
-  env_unlock_file(lock);
   if (!rc && o->in_place) {
+    /* still holding the original's LOCK: nobody opens it mid-swap */
     rc = rep_swap(e, dir, target, backup);
     if (!rc) {
       free(target);
@@ -534,6 +584,7 @@ int strata_db_repair(const char *dir, const char *into,
   } else if (rc && made) {
     strata_db_destroy(target); /* a partial result is never left behind */
   }
+  env_unlock_file(lock);
   for (size_t i = 0; i < c.ntables; i++)
     sst_table_close(c.tables[i]);
   free(c.tables);

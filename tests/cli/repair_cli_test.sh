@@ -8,7 +8,10 @@
 # flipped, is repaired again (the index is rebuilt from the intact data
 # blocks: no key lost), then in place (the original kept in DB.damaged).
 # A second repair into a non-empty target fails with exit 4 and one stderr
-# line; --into with --in-place is a usage error (2).
+# line; --into with --in-place is a usage error (2). A database the tool
+# wrote (`load`, `del`, `put`, `compact`, one write left in the WAL) with a
+# flipped MANIFEST byte is repaired with every live key, the newest values,
+# the deleted key still deleted (`get`, `scan` on the result).
 # Bitcask: a flipped byte in the data file: the repaired directory holds
 # every intact key, the deleted key stays deleted, and the damage is in the
 # report (text and --json).
@@ -76,6 +79,10 @@ check "original unchanged" [ "$(dir_sum db)" = "$before" ]
 check "reports the missing MANIFEST" grep -q 'db/MANIFEST-000002: damage at offset 0, 0 bytes: missing: .*no key lost' "$WORK/out"
 check "summary" grep -q '^repaired db into db.repaired: 300 keys in 1 tables at level 1; 1 damaged regions (0 bytes); 0 doubtful keys left out$' "$WORK/out"
 expect_exit 0 "repaired verifies clean" verify db.repaired
+run get db.repaired k0005
+check "get: the newest value" [ "$RC" -eq 0 ] && [ "$OUT" = "newer" ]
+run scan db.repaired
+check "scan: every key" [ "$(printf '%s\n' "$OUT" | grep -c .)" -eq 300 ]
 T=$(ls db.repaired/*.ldb)
 run dump "$T"
 check "newest value kept" grep -q 'newer' "$WORK/out"
@@ -93,6 +100,14 @@ check "names the target" grep -q 'db.repaired: exists and is not empty' "$WORK/e
 expect_exit 2 "into with in-place" repair db --into x --in-place
 expect_exit 4 "no such db" repair nothing-here
 check "one error line (missing)" one_error_line
+
+# only a WAL, no CURRENT: which engine is it? --engine lsm says
+mkdir walonly
+cp db/000003.log walonly/
+expect_exit 4 "only a WAL: engine unknown" repair walonly
+check "one error line (engine)" one_error_line
+expect_exit 0 "only a WAL, --engine lsm" repair walonly --engine lsm
+check "only a WAL: every key" grep -q '^repaired walonly into walonly.repaired: 300 keys in 1 tables at level 1; 1 damaged regions' "$WORK/out"
 
 # ---- LSM: a damaged table index, --json ---------------------------------------
 size=$(stat -c %s "$T")
@@ -114,6 +129,29 @@ check "in place: summary" grep -q 'original kept in db.repaired.damaged' "$WORK/
 check "in place: original kept" [ "$(dir_sum db.repaired.damaged)" = "$before" ]
 expect_exit 0 "in place: result verifies clean" verify db.repaired
 check "in place: no leftover" [ ! -e db.repaired.repairing ]
+
+# ---- LSM written by the tool: a flipped MANIFEST byte -----------------------
+for i in $(seq 1 2000); do printf 'k%05d\tv%d-%0100d\n' "$i" "$i" "$i"; done >in2.tsv
+"$BIN" --engine lsm load L in2.tsv >/dev/null
+"$BIN" del L k00010 >/dev/null
+"$BIN" put L k00020 newer >/dev/null
+"$BIN" compact L >/dev/null
+"$BIN" put L k00030 inwal >/dev/null
+M=$(ls L/MANIFEST-*)
+flip_byte "$M" $(($(stat -c %s "$M") / 2))
+before=$(dir_sum L)
+expect_exit 0 "repair tool-written lsm" repair L --json
+check "lsm json: manifest not used" grep -q '"manifest_used":0' "$WORK/out"
+check "lsm json: every live key" grep -q '"keys_written":1999' "$WORK/out"
+check "lsm json: no doubt" grep -q '"doubtful_keys":0' "$WORK/out"
+check "lsm: original unchanged" [ "$(dir_sum L)" = "$before" ]
+run get L.repaired k00020
+check "lsm: overwritten value" [ "$OUT" = "newer" ]
+run get L.repaired k00030
+check "lsm: value from the WAL" [ "$OUT" = "inwal" ]
+expect_exit 1 "lsm: deleted key stays deleted" get L.repaired k00010
+run scan L.repaired
+check "lsm: scan count" [ "$(printf '%s\n' "$OUT" | grep -c .)" -eq 1999 ]
 
 # ---- Bitcask --------------------------------------------------------------------
 # one record per key (a `load` batch is one atomic record)

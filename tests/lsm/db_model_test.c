@@ -390,9 +390,9 @@ static void *thread_main(void *arg) {
       take_snapshot(t);
     } else if (x < 950) {
       check_snapshot(t, rnd(t) % 3 == 0);
-    } else if (x < 990) {
+    } else if (x < 975) {
       iterate_now(t);
-    } else if (t->id == 0 && x < 992) {
+    } else if (t->id == 0 && x >= 990 && x < 992) {
       char a[32], b[32];
       int lo = (int)(rnd(t) % OWN_KEYS);
       size_t al = key_of((int)(rnd(t) % THREADS), lo, a);

@@ -123,7 +123,8 @@ int cli_cmd_bench(const cli_options *o) {
     if (ncopies == MAX_RUN) break;
   }
   if (rc == CLI_OK && n == 0)
-    for (; n < NDEFAULTS; n++) names[n] = defaults[n];
+    for (; n < NDEFAULTS; n++)
+      names[n] = defaults[n];
 
   char dir[4096];
   if (o->db) {
@@ -179,6 +180,7 @@ int cli_cmd_bench(const cli_options *o) {
   }
   /* close, keeping the database for inspection (db_bench does too) */
   if (run.db) engine->close(run.db);
-  for (int i = 0; i < ncopies; i++) free(copies[i]);
+  for (int i = 0; i < ncopies; i++)
+    free(copies[i]);
   return rc;
 }

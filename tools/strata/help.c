@@ -59,8 +59,13 @@ static const detail details[] = {
      "Default policy: point-in-time for *.log and MANIFEST-*, skip for the\n"
      "rest. If the policy refuses (exit 3), what was read is still printed.\n"},
     {"repair",
-     "Rebuilds a database from whatever is intact: a new MANIFEST from the\n"
-     "tables and logs that survive, reporting what was lost.\n"},
+     "Rebuilds an LSM or Bitcask database from whatever is intact into a NEW\n"
+     "directory (DB.repaired, or --into DIR; DB itself is never changed), or\n"
+     "--in-place (built beside, synced, swapped in; the original is kept in\n"
+     "DB.damaged). Prints each damaged region and what it cost, and each\n"
+     "doubtful key left out because a damaged region could have held a newer\n"
+     "version or its deletion (--json: one object). Exit 0 when repaired.\n"
+     "See docs/repair.md.\n"},
     {"compact",
      "lsm: compacts every level. bitcask: merges the data files (the live\n"
      "entries are rewritten with hint files, dead ones dropped).\n"},
