@@ -745,6 +745,16 @@ int strata_db_get_stats(strata_db *db, strata_db_stats *out);
  * code if it could not be checked. */
 int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg);
 
+/* Whether LevelDB 1.23 can open the LSM database in `dir` as it is: 1 if
+ * yes, 0 if not, with *why (malloc'd, caller frees with free(); NULL when
+ * compatible) naming each reason, "; "-separated: CURRENT without its
+ * newline or not naming an existing MANIFEST, a MANIFEST record LevelDB
+ * would refuse (a damaged record, an unknown tag), a comparator other than
+ * leveldb.BytewiseComparator, a table block compressed with something other
+ * than none or Snappy (zstd), a missing table, overlapping files in a level
+ * >= 1. -1 with *why set when the directory cannot be read. */
+int strata_db_leveldb_compatible(const char *dir, char **why);
+
 /* The damage ledger (docs/formats/ledger.md): key ranges whose newest
  * versions were lost to damage (WAL regions dropped at open other than a
  * crash's torn tail; table blocks passed over under the skip policy), kept

@@ -8,6 +8,7 @@
  * every table and WAL in the directory is checked instead.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,120 @@ int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg) {
     return st_error(STRATA_CORRUPTION, "%s: %" PRIu64 " damaged region%s",
                     dir, c.found, c.found == 1 ? "" : "s");
   return STRATA_OK;
+}
+
+/* ---- would LevelDB 1.23 open it? ----------------------------------------- */
+
+typedef struct reasons {
+  char *text;      /* "; "-separated (malloc'd), or NULL */
+  size_t len;      /* its length */
+  int failed;      /* an allocation failed */
+} reasons;
+
+static void add_reason(reasons *r, const char *fmt, ...) ST_PRINTF(2, 3);
+static void add_reason(reasons *r, const char *fmt, ...) {
+  char line[700];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (r->text && strstr(r->text, line)) return; /* once each */
+  size_t n = strlen(line);
+  char *t = realloc(r->text, r->len + n + 3);
+  if (!t) {
+    r->failed = 1;
+    return;
+  }
+  if (r->len) {
+    memcpy(t + r->len, "; ", 2);
+    r->len += 2;
+  }
+  memcpy(t + r->len, line, n + 1);
+  r->len += n;
+  r->text = t;
+}
+
+typedef struct block_check {
+  reasons *r;       /* where reasons go */
+  const char *path; /* the table */
+} block_check;
+
+static void check_block(void *arg, const strata_table_block_info *b) {
+  block_check *c = arg;
+  if (b->checksum_ok && b->compression != 0 && b->compression != 1)
+    add_reason(c->r,
+               "%s: blocks compressed with type %d (LevelDB 1.23 reads only "
+               "none and Snappy)",
+               c->path, b->compression);
+}
+
+int strata_db_leveldb_compatible(const char *dir, char **why) {
+  *why = NULL;
+  env *e = env_posix();
+  reasons r = {NULL, 0, 0};
+  uint64_t mnum;
+  int rc = lsm_read_current(e, dir, &mnum);
+  if (rc == STRATA_NOT_FOUND) {
+    *why = strdup("no CURRENT: not an LSM database");
+    return -1;
+  }
+  if (rc) {
+    add_reason(&r, "%s", strata_last_error()); /* names CURRENT's fault */
+  } else {
+    lsm_vset vs;
+    if ((rc = lsm_vset_init(&vs, e, dir))) {
+      *why = strdup("out of memory");
+      return -1;
+    }
+    /* The MANIFEST as LevelDB reads it: every record intact and decodable
+     * (strata's decoder accepts exactly LevelDB's tags), one comparator. */
+    if (lsm_vset_recover(&vs, NULL, NULL) != STRATA_OK) {
+      add_reason(&r, "the MANIFEST cannot be replayed: %s",
+                 strata_last_error());
+    } else {
+      lsm_version *v = lsm_vset_current(&vs);
+      for (int l = 1; l < LSM_LEVELS; l++)
+        for (size_t i = 1; i < v->n[l]; i++) {
+          const sst_file *a = &v->files[l][i - 1]->f, *b = &v->files[l][i]->f;
+          if (ikey_compare(SST_CMP_INTERNAL, a->largest, a->largest_len,
+                           b->smallest, b->smallest_len) >= 0)
+            add_reason(&r, "level %d: files %06" PRIu64 " and %06" PRIu64
+                       " overlap",
+                       l, a->number, b->number);
+        }
+      for (int l = 0; l < LSM_LEVELS; l++)
+        for (size_t i = 0; i < v->n[l]; i++) {
+          const sst_file *f = &v->files[l][i]->f;
+          char *p = lsm_file_path(dir, f->number, "ldb");
+          if (p && !env_exists(e, p)) {
+            free(p);
+            p = lsm_file_path(dir, f->number, "sst");
+          }
+          if (!p) {
+            r.failed = 1;
+            continue;
+          }
+          if (!env_exists(e, p)) {
+            add_reason(&r, "table %06" PRIu64 ".ldb is missing", f->number);
+          } else {
+            block_check c = {&r, p};
+            strata_table_visitor tv;
+            memset(&tv, 0, sizeof tv);
+            tv.block = check_block;
+            tv.arg = &c;
+            strata_table_inspect(p, &tv, NULL);
+          }
+          free(p);
+        }
+      lsm_version_unref(v);
+    }
+    lsm_vset_free(&vs);
+  }
+  if (r.failed) {
+    free(r.text);
+    *why = strdup("out of memory");
+    return -1;
+  }
+  *why = r.text;
+  return r.text == NULL;
 }

@@ -48,6 +48,9 @@ typedef struct verify {
   file_result *files; /* one per file considered */
   size_t n, cap;      /* files held, slots allocated */
   cli_drops drops;    /* every region of every file, in file order */
+  int lsm;            /* an LSM database directory was checked */
+  int leveldb_ok;     /* 1 if LevelDB 1.23 can open it (lsm only) */
+  char *leveldb_why;  /* why it cannot (malloc'd), or NULL */
 } verify;
 
 static const char *plural(uint64_t n, const char *one, const char *many) {
@@ -175,6 +178,11 @@ static void print_text(const verify *v, const char *dir) {
     regions++;
     lost += x->bytes;
   }
+  if (dir && v->lsm && v->leveldb_ok)
+    printf("%s: LevelDB 1.23 can open it\n", dir);
+  else if (dir && v->lsm)
+    printf("%s: LevelDB 1.23 cannot open it: %s\n", dir,
+           v->leveldb_why ? v->leveldb_why : "unknown");
   if (dir)
     printf("%s: %zu %s, %" PRIu64 " %s intact, %" PRIu64 " damaged %s, %" PRIu64
            " %s lost\n",
@@ -240,6 +248,14 @@ static void print_json(const verify *v, const char *dir, const cli_options *o) {
   }
   json_array_end(&w);
   json_damage(&w, &v->drops);
+  if (dir && v->lsm) {
+    json_key(&w, "leveldb_compatible");
+    json_bool(&w, v->leveldb_ok);
+    if (!v->leveldb_ok) {
+      json_key(&w, "leveldb_incompatible");
+      json_str(&w, v->leveldb_why ? v->leveldb_why : "unknown");
+    }
+  }
   if (dir && v->drops.n) cli_kv_lost_keys_json(&w, dir, o);
   json_object_end(&w);
   json_finish(&w);
@@ -353,6 +369,10 @@ int cli_cmd_verify(const cli_options *o) {
     if (st == STRATA_OK && engine && strcmp(engine, "lsm") == 0 &&
         (st = verify_lsm_db(path, &v.drops)) != STRATA_OK)
       failed = path;
+    if (st == STRATA_OK && engine && strcmp(engine, "lsm") == 0) {
+      v.lsm = 1;
+      v.leveldb_ok = strata_db_leveldb_compatible(path, &v.leveldb_why) == 1;
+    }
     if (st != STRATA_OK) rc = cli_fail(st, failed);
     for (size_t i = 0; i < n; i++)
       free(names[i]);
@@ -372,5 +392,6 @@ int cli_cmd_verify(const cli_options *o) {
     free(v.files[i].path);
   free(v.files);
   cli_drops_free(&v.drops);
+  free(v.leveldb_why);
   return rc;
 }

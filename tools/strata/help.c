@@ -45,6 +45,8 @@ static const detail details[] = {
      "offset, bytes, kind, records lost. A torn tail counts as damage.\n"
      "A damaged Bitcask directory also names the keys whose newest record\n"
      "was lost. Exit 0 when clean, 1 when damage was found.\n"
+     "For an LSM database it also says whether LevelDB 1.23 can open the\n"
+     "directory and, if not, why (JSON: leveldb_compatible).\n"
      "An LSM database's damage ledger (DIR/LEDGER) lists key ranges whose\n"
      "newest versions were lost; until acknowledged, reads inside them fail\n"
      "instead of serving an older version. --acknowledge lists them, clears\n"
