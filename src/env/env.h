@@ -103,7 +103,8 @@ static inline int env_pread(env_file *f, uint64_t off, void *buf, size_t n,
   return f->owner->ops->pread(f, off, buf, n, got);
 }
 /* Appends all the buffers, in order, retrying short writes. */
-static inline int env_appendv(env_file *f, const struct iovec *iov, int iovcnt) {
+static inline int env_appendv(env_file *f, const struct iovec *iov,
+                              int iovcnt) {
   return f->owner->ops->appendv(f, iov, iovcnt);
 }
 static inline int env_append(env_file *f, const void *buf, size_t n) {
@@ -112,7 +113,9 @@ static inline int env_append(env_file *f, const void *buf, size_t n) {
   v.iov_len = n;
   return f->owner->ops->appendv(f, &v, 1);
 }
-static inline int env_datasync(env_file *f) { return f->owner->ops->datasync(f); }
+static inline int env_datasync(env_file *f) {
+  return f->owner->ops->datasync(f);
+}
 static inline int env_fsync(env_file *f) { return f->owner->ops->fsync(f); }
 static inline int env_file_size(env_file *f, uint64_t *size) {
   return f->owner->ops->file_size(f, size);

@@ -150,10 +150,10 @@ static int mmap_grow(struct posix_file *pf, uint64_t need) {
     r = ftruncate(pf->fd, (off_t)n);
   } while (r < 0 && errno == EINTR);
   if (r < 0) return st_io_error(errno, "%s: ftruncate", pf->base.path);
-  void *m = pf->map ? mremap(pf->map, (size_t)pf->map_len, (size_t)n,
-                             MREMAP_MAYMOVE)
-                    : mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED,
-                           pf->fd, 0);
+  void *m =
+      pf->map ? mremap(pf->map, (size_t)pf->map_len, (size_t)n, MREMAP_MAYMOVE)
+              : mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED,
+                     pf->fd, 0);
   if (m == MAP_FAILED) {
     int err = errno;
     /* The old mapping stands; shrink the file back to it (if that fails

@@ -86,8 +86,8 @@ void db_on_table_damage(void *arg, const strata_table_damage *d) {
   const uint8_t *lo = d->after, *hi = d->upto;
   if (lo) lon = d->after_len >= 8 ? d->after_len - 8 : d->after_len;
   if (hi) hin = d->upto_len >= 8 ? d->upto_len - 8 : d->upto_len;
-  if (lsm_ledger_add(&db->ledger, lo, lon, hi, hin,
-                     atomic_load(&db->last_seq), &d->damage))
+  if (lsm_ledger_add(&db->ledger, lo, lon, hi, hin, atomic_load(&db->last_seq),
+                     &d->damage))
     lsm_info(&db->log, "could not record a lost range in LEDGER: %s",
              strata_last_error());
 }
@@ -172,8 +172,13 @@ static int check_files(strata_db *db) {
       if (has_number(&s, f->number)) continue;
       if (!missing++) first = f->number;
       char *p = lsm_file_path(db->dir, f->number, "ldb");
-      strata_damage d = {p ? p : db->dir, 0, f->size, STRATA_DAMAGE_MISSING,
-                         "a table the MANIFEST lists is missing", 0, 1};
+      strata_damage d = {p ? p : db->dir,
+                         0,
+                         f->size,
+                         STRATA_DAMAGE_MISSING,
+                         "a table the MANIFEST lists is missing",
+                         0,
+                         1};
       db_on_damage(db, &d);
       free(p);
     }
@@ -216,7 +221,8 @@ static int db_open(strata_db *db) {
                   "%s: locked: the database is open in another handle or "
                   "process",
                   lock);
-  else if (rc == STRATA_NOT_FOUND || (rc == STRATA_IO_ERROR && !env_exists(db->e, db->dir)))
+  else if (rc == STRATA_NOT_FOUND ||
+           (rc == STRATA_IO_ERROR && !env_exists(db->e, db->dir)))
     rc = st_error(STRATA_NOT_FOUND,
                   "%s: no database here (create_if_missing is not set)",
                   db->dir);
@@ -312,8 +318,7 @@ int lsm_db_open_env(env *e, const char *dir, const strata_options *o,
                          : STRATA_RECOVERY_ABSOLUTE;
   db->topts.verify_checksums = 1;
   db->topts.cache = db->cache;
-  if (db->dir && db->mem && db->group &&
-      (!db->o.block_cache_size || db->cache))
+  if (db->dir && db->mem && db->group && (!db->o.block_cache_size || db->cache))
     db->tc = sst_table_cache_create(e, dir, (size_t)db->o.max_open_files - 10,
                                     &db->topts);
   if (!db->tc) {
@@ -364,7 +369,8 @@ int strata_db_destroy(const char *dir) {
     if (!lsm_parse_file_name(names[i], &t, &num) || t == LSM_FILE_LOCK)
       continue;
     char *p = lsm_dir_path(dir, names[i]);
-    if (!p) rc = oom();
+    if (!p)
+      rc = oom();
     else
       rc = env_remove(e, p);
     free(p);
@@ -494,23 +500,21 @@ char *strata_db_get_property(strata_db *db, const char *name) {
             st.memtable_bytes +
                 (db->cache ? (uint64_t)db->o.block_cache_size : 0));
   } else if (strcmp(name, "stats") == 0) {
-    tprintf(&t,
-            "                               Compactions\n"
-            "Level  Files Size(MB)\n"
-            "--------------------\n");
+    tprintf(&t, "                               Compactions\n"
+                "Level  Files Size(MB)\n"
+                "--------------------\n");
     for (int l = 0; l < LSM_LEVELS; l++)
       if (st.files[l])
         tprintf(&t, "%3d %8" PRIu64 " %8.1f\n", l, st.files[l],
                 (double)st.level_bytes[l] / 1048576.0);
     tprintf(&t,
-            "sequence %" PRIu64 "\nmemtable bytes %" PRIu64
-            "\nflushes %" PRIu64 " (%" PRIu64 " bytes)\ncompactions %" PRIu64
-            " (read %" PRIu64 " bytes, wrote %" PRIu64
-            " bytes)\nWAL bytes %" PRIu64 ", syncs %" PRIu64
-            ", group commits %" PRIu64 "\nuser bytes %" PRIu64
-            "\nstalls: %" PRIu64 " slowdowns, %" PRIu64 " stops, %" PRIu64
-            " us\ndamage regions %" PRIu64 ", WAL bytes dropped at open %" PRIu64
-            "\n",
+            "sequence %" PRIu64 "\nmemtable bytes %" PRIu64 "\nflushes %" PRIu64
+            " (%" PRIu64 " bytes)\ncompactions %" PRIu64 " (read %" PRIu64
+            " bytes, wrote %" PRIu64 " bytes)\nWAL bytes %" PRIu64
+            ", syncs %" PRIu64 ", group commits %" PRIu64
+            "\nuser bytes %" PRIu64 "\nstalls: %" PRIu64 " slowdowns, %" PRIu64
+            " stops, %" PRIu64 " us\ndamage regions %" PRIu64
+            ", WAL bytes dropped at open %" PRIu64 "\n",
             st.sequence, st.memtable_bytes, st.flushes, st.bytes_flushed,
             st.compactions, st.bytes_read_compaction, st.bytes_compacted,
             st.wal_bytes, st.wal_syncs, st.group_commits, st.user_bytes,
@@ -569,11 +573,11 @@ static uint64_t approx_offset(strata_db *db, lsm_version *v, const uint8_t *ik,
   for (int l = 0; l < LSM_LEVELS; l++)
     for (size_t i = 0; i < v->n[l]; i++) {
       const sst_file *f = &v->files[l][i]->f;
-      if (ikey_compare(SST_CMP_INTERNAL, f->largest, f->largest_len, ik,
-                       ikn) <= 0)
+      if (ikey_compare(SST_CMP_INTERNAL, f->largest, f->largest_len, ik, ikn) <=
+          0)
         sum += f->size; /* wholly before the key */
-      else if (ikey_compare(SST_CMP_INTERNAL, f->smallest, f->smallest_len,
-                            ik, ikn) > 0)
+      else if (ikey_compare(SST_CMP_INTERNAL, f->smallest, f->smallest_len, ik,
+                            ikn) > 0)
         continue; /* wholly after it */
       else
         sum += offset_in(db, f, ik, ikn);
@@ -582,8 +586,7 @@ static uint64_t approx_offset(strata_db *db, lsm_version *v, const uint8_t *ik,
 }
 
 int strata_db_approximate_size(strata_db *db, const void *start, size_t slen,
-                               const void *limit, size_t llen,
-                               uint64_t *size) {
+                               const void *limit, size_t llen, uint64_t *size) {
   sst_buf a = {0}, b = {0};
   *size = 0;
   if (ikey_append(&a, start, slen, IKEY_MAX_SEQUENCE, IKEY_SEEK_TYPE) ||

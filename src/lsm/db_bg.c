@@ -27,7 +27,9 @@
 #include "sstable/table_builder.h"
 #include "util/status.h"
 
-static size_t ulen(size_t n) { return n >= IKEY_TRAILER ? n - IKEY_TRAILER : n; }
+static size_t ulen(size_t n) {
+  return n >= IKEY_TRAILER ? n - IKEY_TRAILER : n;
+}
 
 static int is_closing(strata_db *db) {
   pthread_mutex_lock(&db->mu);
@@ -39,9 +41,9 @@ static int is_closing(strata_db *db) {
 /* ---- file-number sets ---- */
 
 typedef struct numset {
-  uint64_t *v;     /* numbers */
-  size_t n, cap;   /* held, allocated */
-  int failed;      /* out of memory: delete nothing */
+  uint64_t *v;   /* numbers */
+  size_t n, cap; /* held, allocated */
+  int failed;    /* out of memory: delete nothing */
 } numset;
 
 /* ---- flush --------------------------------------------------------------- */
@@ -118,8 +120,7 @@ static int flush_imm(strata_db *db, mem_table *imm, uint64_t next_log) {
   ve_init(&e);
   if (!rc && number) {
     level = pick_level(db, &lo, &hi);
-    rc = ve_add_file(&e, level, number, size, lo.data, lo.len, hi.data,
-                     hi.len);
+    rc = ve_add_file(&e, level, number, size, lo.data, lo.len, hi.data, hi.len);
   }
   ve_set_log_number(&e, next_log);
   ve_set_prev_log(&e, 0);
@@ -177,8 +178,8 @@ static void *flush_main(void *arg) {
 /* ---- compaction ---------------------------------------------------------- */
 
 typedef struct outputs {
-  strata_db *db;  /* the database */
-  numset nums;    /* numbers handed out (pending until installed) */
+  strata_db *db; /* the database */
+  numset nums;   /* numbers handed out (pending until installed) */
 } outputs;
 
 static void numset_add(void *arg, uint64_t x);
@@ -271,8 +272,8 @@ static int run_plan(strata_db *db, const sst_version *sv, const sst_plan *p,
              "compaction (%s): %zu files (%" PRIu64 " bytes) at level %d%s "
              "-> %zu files (%" PRIu64 " bytes) at level %d, %" PRIu64
              " entries dropped",
-             why, nin, in_bytes, p->level,
-             p->trivial_move ? " moved" : "", p->trivial_move ? 1 : res.noutputs,
+             why, nin, in_bytes, p->level, p->trivial_move ? " moved" : "",
+             p->trivial_move ? 1 : res.noutputs,
              p->trivial_move ? in_bytes : out_bytes, p->output_level,
              res.dropped);
   sst_compaction_result_free(&res);
@@ -286,8 +287,8 @@ static int gather(const sst_version *sv, int level, sst_plan *p, sst_buf *lo,
 /* LevelDB's seek compaction: a file that lookups read in vain too often is
  * merged into the next level (with what it overlaps), once nothing by size
  * is due. */
-static int seek_compaction(strata_db *db, lsm_version *v,
-                           const sst_version *sv, int *did) {
+static int seek_compaction(strata_db *db, lsm_version *v, const sst_version *sv,
+                           int *did) {
   pthread_mutex_lock(&db->mu);
   lsm_file *f = db->seek_file;
   db->seek_file = NULL;
@@ -479,26 +480,22 @@ void db_delete_obsolete(strata_db *db) {
     pthread_mutex_unlock(&vs->apply_mu);
     return;
   }
-  if (live.n) qsort(live.v, live.n, sizeof *live.v, cmp_u64); /* v may be NULL */
+  if (live.n)
+    qsort(live.v, live.n, sizeof *live.v, cmp_u64); /* v may be NULL */
   for (size_t i = 0; i < count; i++) {
     lsm_file_type t;
     uint64_t num;
     if (!lsm_parse_file_name(names[i], &t, &num)) continue;
     int keep = 1;
     switch (t) {
-    case LSM_FILE_LOG:
-      keep = num >= log_number || num == prev_log;
-      break;
-    case LSM_FILE_MANIFEST:
-      keep = num >= manifest;
-      break;
+    case LSM_FILE_LOG: keep = num >= log_number || num == prev_log; break;
+    case LSM_FILE_MANIFEST: keep = num >= manifest; break;
     case LSM_FILE_TABLE:
     case LSM_FILE_TEMP:
       keep = live.n &&
              bsearch(&num, live.v, live.n, sizeof *live.v, cmp_u64) != NULL;
       break;
-    default:
-      break;
+    default: break;
     }
     if (keep) continue;
     char *p = lsm_dir_path(db->dir, names[i]);
@@ -586,8 +583,8 @@ static int gather(const sst_version *sv, int level, sst_plan *p, sst_buf *lo,
 
 /* Compacts the files of `level` in [b, e] with those they overlap in the
  * next level. */
-static int compact_level(strata_db *db, int level, const uint8_t *b,
-                         size_t bn, const uint8_t *e, size_t en) {
+static int compact_level(strata_db *db, int level, const uint8_t *b, size_t bn,
+                         const uint8_t *e, size_t en) {
   lsm_version *v = lsm_vset_current(&db->vs);
   sst_version sv;
   int rc = lsm_sst_version(v, &sv);

@@ -27,11 +27,11 @@
 #include "sstable/table_cache.h"
 
 enum {
-  L0_COMPACTION_TRIGGER = 4,  /* level-0 files that start a compaction */
-  L0_SLOWDOWN = 8,            /* ... that delay each write by 1 ms */
-  L0_STOP = 12,               /* ... that stop writes until compacted */
-  MAX_MEM_COMPACT_LEVEL = 2,  /* deepest level a flush may go to */
-  GROUP_MAX_BYTES = 1 << 20   /* bytes one group commit writes at most */
+  L0_COMPACTION_TRIGGER = 4, /* level-0 files that start a compaction */
+  L0_SLOWDOWN = 8,           /* ... that delay each write by 1 ms */
+  L0_STOP = 12,              /* ... that stop writes until compacted */
+  MAX_MEM_COMPACT_LEVEL = 2, /* deepest level a flush may go to */
+  GROUP_MAX_BYTES = 1 << 20  /* bytes one group commit writes at most */
 };
 
 typedef struct db_writer {
@@ -104,8 +104,7 @@ int db_write(strata_db *db, const strata_write_options *wo,
 int db_new_wal(strata_db *db, uint64_t number);
 /* Inserts an encoded batch into mem at its sequence numbers; *bytes (may be
  * NULL) gets the key + value bytes inserted. */
-int db_insert_batch(mem_table *mem, const void *rec, size_t n,
-                    uint64_t *bytes);
+int db_insert_batch(mem_table *mem, const void *rec, size_t n, uint64_t *bytes);
 
 /* ---- db_bg.c ------------------------------------------------------------- */
 int db_start_threads(strata_db *db);

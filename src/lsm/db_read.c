@@ -25,10 +25,10 @@ static int oom(void) { return st_error(STRATA_NO_MEMORY, "out of memory"); }
 
 /* The read view: sequence number and references on the sources. */
 typedef struct view {
-  uint64_t seq;     /* sequence number read at */
-  mem_table *mem;   /* referenced */
-  mem_table *imm;   /* referenced, or NULL */
-  lsm_version *v;   /* referenced */
+  uint64_t seq;   /* sequence number read at */
+  mem_table *mem; /* referenced */
+  mem_table *imm; /* referenced, or NULL */
+  lsm_version *v; /* referenced */
 } view;
 
 static void view_get(strata_db *db, const strata_read_options *ro, view *w) {
@@ -48,8 +48,8 @@ static void view_put(view *w) {
   lsm_version_unref(w->v);
 }
 
-int strata_db_get(strata_db *db, const strata_read_options *ro,
-                  const void *key, size_t klen, void **value, size_t *vlen) {
+int strata_db_get(strata_db *db, const strata_read_options *ro, const void *key,
+                  size_t klen, void **value, size_t *vlen) {
   *value = NULL;
   *vlen = 0;
   view w;
@@ -60,17 +60,17 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   int r = mem_get(w.mem, key, klen, w.seq, &val, &vn);
   if (r == MEM_ABSENT && w.imm) r = mem_get(w.imm, key, klen, w.seq, &val, &vn);
   int from_mem = r != MEM_ABSENT; /* newer than any loss in the ledger */
-  uint64_t fseq = 0;               /* sequence of the table version found */
+  uint64_t fseq = 0;              /* sequence of the table version found */
   if (r < 0)
     rc = oom();
-  else if (r == MEM_ABSENT)
-  {
+  else if (r == MEM_ABSENT) {
     lsm_file *due = NULL;
     rc = lsm_version_get(w.v, db->tc, key, klen, w.seq, &r, &val, &vn, &fseq,
                          &due);
     if (due) { /* LevelDB's seek compaction */
       pthread_mutex_lock(&db->mu);
-      if (!db->seek_file && db->o.compaction_style == STRATA_COMPACTION_LEVELED) {
+      if (!db->seek_file &&
+          db->o.compaction_style == STRATA_COMPACTION_LEVELED) {
         db->seek_file = due;
         due = NULL;
         db->compact_kick = 1;
@@ -83,8 +83,8 @@ int strata_db_get(strata_db *db, const strata_read_options *ro,
   view_put(&w);
   char why[512];
   if (!rc && !from_mem &&
-      lsm_ledger_covers(&db->ledger, key, klen, r == MEM_ABSENT ? 0 : fseq,
-                        why, sizeof why)) {
+      lsm_ledger_covers(&db->ledger, key, klen, r == MEM_ABSENT ? 0 : fseq, why,
+                        sizeof why)) {
     free(val);
     return ST_CORRUPT("%s: %s", db->dir, why);
   }
@@ -122,15 +122,17 @@ static const uint8_t *t_key(sst_iter *i, size_t *n) {
 static const uint8_t *t_value(sst_iter *i, size_t *n) {
   return sst_iter_value(((table_it *)i)->in, n);
 }
-static int t_status(sst_iter *i) { return sst_iter_status(((table_it *)i)->in); }
+static int t_status(sst_iter *i) {
+  return sst_iter_status(((table_it *)i)->in);
+}
 static void t_destroy(sst_iter *i) {
   table_it *t = (table_it *)i;
   sst_iter_destroy(t->in);
   sst_table_cache_release(t->tc, t->ref);
   free(t);
 }
-static const sst_iter_ops table_it_ops = {t_valid, t_first, t_last, t_seek,
-                                          t_next,  t_prev,  t_key,  t_value,
+static const sst_iter_ops table_it_ops = {t_valid,  t_first,  t_last, t_seek,
+                                          t_next,   t_prev,   t_key,  t_value,
                                           t_status, t_destroy};
 
 /* An iterator over table `number`; STRATA_OK or why it cannot be opened. */
@@ -172,8 +174,8 @@ static int set_file(level_it *l, size_t idx) {
   l->cur = NULL;
   l->idx = idx;
   if (idx >= l->v->n[l->level]) return 0;
-  int rc = open_table_iter(l->tc, l->v->files[l->level][idx]->f.number,
-                           &l->cur);
+  int rc =
+      open_table_iter(l->tc, l->v->files[l->level][idx]->f.number, &l->cur);
   if (rc) {
     l->status = rc;
     return 0;
@@ -261,8 +263,8 @@ static void l_destroy(sst_iter *i) {
   lsm_version_unref(l->v);
   free(l);
 }
-static const sst_iter_ops level_it_ops = {l_valid, l_first, l_last, l_seek,
-                                          l_next,  l_prev,  l_key,  l_value,
+static const sst_iter_ops level_it_ops = {l_valid,  l_first,  l_last, l_seek,
+                                          l_next,   l_prev,   l_key,  l_value,
                                           l_status, l_destroy};
 
 static sst_iter *level_iter(lsm_version *v, int level, sst_table_cache *tc) {
@@ -279,12 +281,12 @@ static sst_iter *level_iter(lsm_version *v, int level, sst_table_cache *tc) {
 /* ---- the public iterator ------------------------------------------------- */
 
 struct strata_iterator {
-  sst_iter *it;     /* db_iter over the merge of every source */
-  strata_db *db;    /* for the ledger */
-  sst_buf prev;     /* the key before the last move (ledger checks) */
-  int have_prev;    /* prev holds a key */
-  int failed;       /* the move crossed a lost range: not valid */
-  char why[512];    /* which one */
+  sst_iter *it;  /* db_iter over the merge of every source */
+  strata_db *db; /* for the ledger */
+  sst_buf prev;  /* the key before the last move (ledger checks) */
+  int have_prev; /* prev holds a key */
+  int failed;    /* the move crossed a lost range: not valid */
+  char why[512]; /* which one */
 };
 
 static const uint8_t *cur_key(strata_iterator *it, size_t *n) {
@@ -298,8 +300,8 @@ static const uint8_t *cur_key(strata_iterator *it, size_t *n) {
  * from data not newer than a listed loss may be stale. Under skip the stale
  * key is hidden and the gap passed (the damage was reported when met);
  * otherwise the iterator stops with STRATA_CORRUPTION. */
-static void settle(strata_iterator *it, int fwd, const uint8_t *from,
-                   size_t fn, int from_open) {
+static void settle(strata_iterator *it, int fwd, const uint8_t *from, size_t fn,
+                   int from_open) {
   lsm_ledger *l = &it->db->ledger;
   if (atomic_load(&l->count) == 0) {
     it->have_prev = 0;
@@ -355,8 +357,7 @@ static sst_iter *internal_iter(strata_db *db, view *w, int *rc) {
   if (!(kids[n++] = mem_iter(w->mem))) *rc = oom();
   if (!*rc && w->imm && !(kids[n++] = mem_iter(w->imm))) *rc = oom();
   for (size_t i = w->v->n[0]; !*rc && i-- > 0;)
-    if (!(*rc = open_table_iter(db->tc, w->v->files[0][i]->f.number,
-                                &kids[n])))
+    if (!(*rc = open_table_iter(db->tc, w->v->files[0][i]->f.number, &kids[n])))
       n++;
   for (int l = 1; !*rc && l < LSM_LEVELS; l++)
     if (w->v->n[l] && !(kids[n++] = level_iter(w->v, l, db->tc))) *rc = oom();
@@ -427,8 +428,8 @@ void strata_iter_seek(strata_iterator *it, const void *key, size_t klen) {
 static void step(strata_iterator *it, int fwd) {
   if (!strata_iter_valid(it)) return;
   sst_buf from = {0};
-  int have = it->have_prev && sst_buf_set(&from, it->prev.data,
-                                          it->prev.len) == 0;
+  int have =
+      it->have_prev && sst_buf_set(&from, it->prev.data, it->prev.len) == 0;
   if (fwd)
     sst_iter_next(it->it);
   else

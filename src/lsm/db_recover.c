@@ -28,7 +28,7 @@
 #include "wal/write_batch.h"
 
 typedef struct lost_region {
-  char *file;     /* the WAL (owned) */
+  char *file;      /* the WAL (owned) */
   uint64_t offset; /* first byte dropped */
   uint64_t bytes;  /* bytes dropped */
   int kind;        /* strata_damage_kind */
@@ -36,12 +36,12 @@ typedef struct lost_region {
 } lost_region;
 
 typedef struct replay {
-  strata_db *db;       /* the database */
-  lost_region *lost;   /* damage other than a torn tail, for the ledger */
+  strata_db *db;         /* the database */
+  lost_region *lost;     /* damage other than a torn tail, for the ledger */
   size_t nlost, caplost; /* held, allocated */
-  int mid_damage;      /* damage that is not a torn tail was reported */
-  uint64_t dropped;    /* bytes dropped */
-  uint64_t regions;    /* regions dropped */
+  int mid_damage;        /* damage that is not a torn tail was reported */
+  uint64_t dropped;      /* bytes dropped */
+  uint64_t regions;      /* regions dropped */
 } replay;
 
 /* 1 if [off, off + n) of `path` is all zero bytes: the preallocated tail of
@@ -70,7 +70,8 @@ static void on_log_damage(void *arg, const strata_damage *d) {
   replay *r = arg;
   if (d->tail && d->kind == STRATA_DAMAGE_TORN_TAIL &&
       zero_tail(r->db->e, d->file, d->offset, d->bytes)) {
-    lsm_info(&r->db->log, "%s: zero-filled tail of %" PRIu64 " bytes at %" PRIu64
+    lsm_info(&r->db->log,
+             "%s: zero-filled tail of %" PRIu64 " bytes at %" PRIu64
              " (preallocated, no records): end of the log",
              d->file, d->bytes, d->offset);
     return;
@@ -165,10 +166,14 @@ static void drop_file(strata_db *db, replay *r, const char *path) {
   uint64_t size = 0;
   env_size(db->e, path, &size);
   if (!size) return;
-  strata_damage d = {path, 0, size, STRATA_DAMAGE_SEQUENCE_GAP,
+  strata_damage d = {path,
+                     0,
+                     size,
+                     STRATA_DAMAGE_SEQUENCE_GAP,
                      "dropped: point-in-time recovery stopped at damage in an "
                      "earlier WAL",
-                     0, 1};
+                     0,
+                     1};
   on_log_damage(r, &d);
 }
 
@@ -236,8 +241,9 @@ int db_recover_wals(strata_db *db, version_edit *edit) {
    * crash leaves of unacknowledged writes: not listed. */
   for (size_t i = 0; i < r.nlost; i++) {
     lost_region *x = &r.lost[i];
-    strata_damage d = {x->file, x->offset, x->bytes,
-                       (strata_damage_kind)x->kind, x->reason, 0, 0};
+    strata_damage d = {
+        x->file,   x->offset, x->bytes, (strata_damage_kind)x->kind,
+        x->reason, 0,         0};
     if (!rc && x->file && x->reason)
       rc = lsm_ledger_add(&db->ledger, NULL, 0, NULL, 0, max_seq, &d);
     free(x->file);

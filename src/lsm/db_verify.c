@@ -88,8 +88,8 @@ static int check_levels(checker *c, const lsm_version *v, const char *dir) {
 
 static void report_lost(void *arg, const lsm_lost *x) {
   char why[600];
-  snprintf(why, sizeof why,
-           "listed in LEDGER (not yet acknowledged): %s", x->reason);
+  snprintf(why, sizeof why, "listed in LEDGER (not yet acknowledged): %s",
+           x->reason);
   report_plain(arg, x->file, x->offset, x->bytes, (strata_damage_kind)x->kind,
                why);
 }
@@ -153,8 +153,7 @@ int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg) {
       rc = st_error(STRATA_NO_MEMORY, "out of memory");
       break;
     }
-    if (t == LSM_FILE_LOG &&
-        (!v || num >= vs.log_number || num == vs.prev_log))
+    if (t == LSM_FILE_LOG && (!v || num >= vs.log_number || num == vs.prev_log))
       rc = check_wal(&c, e, p);
     else if (t == LSM_FILE_TABLE && !v)
       rc = check_table(&c, p);
@@ -166,17 +165,17 @@ int strata_db_verify(const char *dir, strata_damage_fn fn, void *arg) {
   lsm_vset_free(&vs);
   if (rc) return rc;
   if (c.found)
-    return st_error(STRATA_CORRUPTION, "%s: %" PRIu64 " damaged region%s",
-                    dir, c.found, c.found == 1 ? "" : "s");
+    return st_error(STRATA_CORRUPTION, "%s: %" PRIu64 " damaged region%s", dir,
+                    c.found, c.found == 1 ? "" : "s");
   return STRATA_OK;
 }
 
 /* ---- would LevelDB 1.23 open it? ----------------------------------------- */
 
 typedef struct reasons {
-  char *text;      /* "; "-separated (malloc'd), or NULL */
-  size_t len;      /* its length */
-  int failed;      /* an allocation failed */
+  char *text; /* "; "-separated (malloc'd), or NULL */
+  size_t len; /* its length */
+  int failed; /* an allocation failed */
 } reasons;
 
 static void add_reason(reasons *r, const char *fmt, ...) ST_PRINTF(2, 3);
@@ -246,9 +245,9 @@ int strata_db_leveldb_compatible(const char *dir, char **why) {
           const sst_file *a = &v->files[l][i - 1]->f, *b = &v->files[l][i]->f;
           if (ikey_compare(SST_CMP_INTERNAL, a->largest, a->largest_len,
                            b->smallest, b->smallest_len) >= 0)
-            add_reason(&r, "level %d: files %06" PRIu64 " and %06" PRIu64
-                       " overlap",
-                       l, a->number, b->number);
+            add_reason(
+                &r, "level %d: files %06" PRIu64 " and %06" PRIu64 " overlap",
+                l, a->number, b->number);
         }
       for (int l = 0; l < LSM_LEVELS; l++)
         for (size_t i = 0; i < v->n[l]; i++) {

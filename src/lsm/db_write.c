@@ -10,14 +10,15 @@
  * record is in the kernel's page cache when the write returns, so it
  * survives the process being killed, without a system call per write; a
  * crash leaves the file's preallocated tail as zeros, which recovery reads
- * as the end of the log (LevelDB's reader skips zeros the same way). When the memtable is full the leader syncs the old
- * WAL (so a later synced write can never survive a power loss that an
- * earlier write did not), starts a new WAL, and hands the memtable to the
- * flush thread. Writes slow down (1 ms once) at 8 level-0 files and wait at
- * 12, or while the previous memtable is still being flushed; the time is
- * counted in the stats. A failed WAL write or sync is sticky: the write that
- * met it and every later one fail, since nothing may be acknowledged past a
- * hole (a failed fsync is never retried as if the data were safe).
+ * as the end of the log (LevelDB's reader skips zeros the same way). When the
+ * memtable is full the leader syncs the old WAL (so a later synced write can
+ * never survive a power loss that an earlier write did not), starts a new WAL,
+ * and hands the memtable to the flush thread. Writes slow down (1 ms once) at 8
+ * level-0 files and wait at 12, or while the previous memtable is still being
+ * flushed; the time is counted in the stats. A failed WAL write or sync is
+ * sticky: the write that met it and every later one fail, since nothing may be
+ * acknowledged past a hole (a failed fsync is never retried as if the data were
+ * safe).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +44,8 @@ typedef struct inserter {
   uint64_t bytes; /* key + value bytes inserted */
 } inserter;
 
-static int insert_op(void *arg, int op, const void *k, size_t kn,
-                     const void *v, size_t vn) {
+static int insert_op(void *arg, int op, const void *k, size_t kn, const void *v,
+                     size_t vn) {
   inserter *x = arg;
   x->bytes += kn + vn;
   return mem_add(x->mem, x->seq++,
@@ -99,8 +100,10 @@ static size_t level0_files(strata_db *db) {
 }
 
 static int bg_failure(strata_db *db) {
-  return st_error(db->bg_error, "%s (an earlier background error stops "
-                  "writes)", db->bg_msg);
+  return st_error(db->bg_error,
+                  "%s (an earlier background error stops "
+                  "writes)",
+                  db->bg_msg);
 }
 
 /* Makes room in the memtable (mu held; leader only). `force`: switch to a

@@ -61,12 +61,9 @@ int lsm_parse_file_name(const char *name, lsm_file_type *type,
   static const struct {
     const char *name;
     lsm_file_type type;
-  } fixed[] = {{"CURRENT", LSM_FILE_CURRENT},
-               {"LOCK", LSM_FILE_LOCK},
-               {"LOG", LSM_FILE_INFO_LOG},
-               {"LOG.old", LSM_FILE_INFO_LOG},
-               {"LEDGER", LSM_FILE_LEDGER},
-               {"LEDGER.tmp", LSM_FILE_LEDGER}};
+  } fixed[] = {{"CURRENT", LSM_FILE_CURRENT}, {"LOCK", LSM_FILE_LOCK},
+               {"LOG", LSM_FILE_INFO_LOG},    {"LOG.old", LSM_FILE_INFO_LOG},
+               {"LEDGER", LSM_FILE_LEDGER},   {"LEDGER.tmp", LSM_FILE_LEDGER}};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strcmp(name, fixed[i].name) == 0) {
       *type = fixed[i].type;
@@ -97,8 +94,8 @@ int lsm_set_current(env *e, const char *dir, uint64_t number) {
   char *tmp = lsm_file_path(dir, number, "dbtmp");
   char *cur = lsm_dir_path(dir, "CURRENT");
   env_file *f = NULL;
-  int rc = (!tmp || !cur) ? st_error(STRATA_NO_MEMORY, "out of memory")
-                          : STRATA_OK;
+  int rc =
+      (!tmp || !cur) ? st_error(STRATA_NO_MEMORY, "out of memory") : STRATA_OK;
   if (!rc) rc = env_open_append(e, tmp, ENV_CREATE | ENV_TRUNC, &f);
   if (!rc) rc = env_append(f, body, (size_t)n);
   if (!rc) rc = env_fsync(f);

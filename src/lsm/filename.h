@@ -2,7 +2,8 @@
  * filename.h — the names of a LevelDB 1.23 database directory's files
  * (docs/formats/manifest.md, LevelDB's impl.md): CURRENT, LOCK, LOG,
  * LOG.old, MANIFEST-NNNNNN, NNNNNN.log, NNNNNN.ldb (NNNNNN.sst read too),
- * NNNNNN.dbtmp; and strata's LEDGER (a name LevelDB ignores). Numbers are printed with at least six digits.
+ * NNNNNN.dbtmp; and strata's LEDGER (a name LevelDB ignores). Numbers are
+ * printed with at least six digits.
  */
 #ifndef STRATA_LSM_FILENAME_H
 #define STRATA_LSM_FILENAME_H

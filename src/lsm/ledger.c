@@ -75,10 +75,10 @@ static int encode(const lsm_lost *e, sst_buf *b) {
   if (sst_buf_add(b, head, sizeof head) ||
       (e->has_lo && put_bytes(b, e->lo.data, e->lo.len)) ||
       (e->has_hi && put_bytes(b, e->hi.data, e->hi.len)) ||
-      put_varint(b, e->seq_hi) ||
-      put_bytes(b, e->file, strlen(e->file)) || put_varint(b, e->offset) ||
-      put_varint(b, e->bytes) || sst_buf_add(b, &kind, 1) ||
-      put_bytes(b, e->reason, strlen(e->reason)) || put_varint(b, e->when))
+      put_varint(b, e->seq_hi) || put_bytes(b, e->file, strlen(e->file)) ||
+      put_varint(b, e->offset) || put_varint(b, e->bytes) ||
+      sst_buf_add(b, &kind, 1) || put_bytes(b, e->reason, strlen(e->reason)) ||
+      put_varint(b, e->when))
     return oom();
   return STRATA_OK;
 }
@@ -142,8 +142,8 @@ static void on_load_damage(void *arg, const strata_damage *d) {
   if (ld->fn) ld->fn(ld->arg, d);
 }
 
-int lsm_ledger_open(lsm_ledger *l, env *e, const char *dir,
-                    strata_damage_fn fn, void *arg) {
+int lsm_ledger_open(lsm_ledger *l, env *e, const char *dir, strata_damage_fn fn,
+                    void *arg) {
   memset(l, 0, sizeof *l);
   l->e = e;
   pthread_mutex_init(&l->mu, NULL);
@@ -157,16 +157,21 @@ int lsm_ledger_open(lsm_ledger *l, env *e, const char *dir,
   }
   load_damage ld = {fn, arg, 0};
   log_reader *r = NULL;
-  int rc = log_reader_open(e, path, STRATA_RECOVERY_SKIP, on_load_damage, &ld,
-                           &r);
+  int rc =
+      log_reader_open(e, path, STRATA_RECOVERY_SKIP, on_load_damage, &ld, &r);
   const uint8_t *rec;
   size_t n;
   strata_log_record_info info;
   while (!rc && (rc = log_reader_next(r, &rec, &n, &info)) == STRATA_OK) {
     lsm_lost x;
     if (decode(rec, n, &x)) {
-      strata_damage d = {path, info.offset, n, STRATA_DAMAGE_BAD_RECORD,
-                         "a LEDGER record that does not decode", 1, 0};
+      strata_damage d = {path,
+                         info.offset,
+                         n,
+                         STRATA_DAMAGE_BAD_RECORD,
+                         "a LEDGER record that does not decode",
+                         1,
+                         0};
       on_load_damage(&ld, &d);
       continue;
     }

@@ -21,32 +21,32 @@
 #include "strata.h"
 
 typedef struct lsm_lost {
-  int has_lo, has_hi;  /* 0: unbounded on that side */
-  sst_buf lo, hi;      /* user keys, inclusive bounds (owned) */
-  uint64_t seq_hi;     /* last sequence number in use when it was lost:
-                          the lost versions are not newer */
-  char *file;          /* the damaged file (owned) */
-  uint64_t offset;     /* where the damage was */
-  uint64_t bytes;      /* how much */
-  int kind;            /* strata_damage_kind */
-  char *reason;        /* what was found (owned) */
-  uint64_t when;       /* unix seconds it was recorded */
+  int has_lo, has_hi; /* 0: unbounded on that side */
+  sst_buf lo, hi;     /* user keys, inclusive bounds (owned) */
+  uint64_t seq_hi;    /* last sequence number in use when it was lost:
+                         the lost versions are not newer */
+  char *file;         /* the damaged file (owned) */
+  uint64_t offset;    /* where the damage was */
+  uint64_t bytes;     /* how much */
+  int kind;           /* strata_damage_kind */
+  char *reason;       /* what was found (owned) */
+  uint64_t when;      /* unix seconds it was recorded */
 } lsm_lost;
 
 typedef struct lsm_ledger {
-  env *e;             /* file system */
-  char *dir;          /* database directory */
-  pthread_mutex_t mu; /* guards the entries */
-  lsm_lost *v;        /* entries */
-  size_t n, cap;      /* held, allocated */
+  env *e;              /* file system */
+  char *dir;           /* database directory */
+  pthread_mutex_t mu;  /* guards the entries */
+  lsm_lost *v;         /* entries */
+  size_t n, cap;       /* held, allocated */
   atomic_size_t count; /* n, readable without the lock (fast path) */
 } lsm_ledger;
 
 /* Loads DIR/LEDGER (absent: empty). A LEDGER that fails its checksums is
  * reported to fn and taken as one unbounded range: if what was lost cannot
  * be known, nothing older may be trusted until acknowledged. */
-int lsm_ledger_open(lsm_ledger *l, env *e, const char *dir,
-                    strata_damage_fn fn, void *arg);
+int lsm_ledger_open(lsm_ledger *l, env *e, const char *dir, strata_damage_fn fn,
+                    void *arg);
 void lsm_ledger_close(lsm_ledger *l);
 
 /* Records a lost range (lo/hi NULL: unbounded) and rewrites DIR/LEDGER
@@ -71,8 +71,8 @@ int lsm_ledger_crosses(lsm_ledger *l, const uint8_t *a, size_t an, int a_open,
                        size_t whyn);
 
 /* Calls fn per entry, under the ledger's lock (fn must not call back). */
-void lsm_ledger_list(lsm_ledger *l,
-                     void (*fn)(void *arg, const lsm_lost *e), void *arg);
+void lsm_ledger_list(lsm_ledger *l, void (*fn)(void *arg, const lsm_lost *e),
+                     void *arg);
 
 /* Empties the ledger and removes DIR/LEDGER durably. */
 int lsm_ledger_clear(lsm_ledger *l);

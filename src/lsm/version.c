@@ -49,7 +49,9 @@ static lsm_file *file_new(uint64_t number, uint64_t size, const uint8_t *s,
   f->f.largest_len = ln;
   atomic_init(&f->refs, 1);
   uint64_t seeks = size / 16384;
-  atomic_init(&f->allowed_seeks, seeks < 100 ? 100 : seeks > 1 << 30 ? 1 << 30 : (int)seeks);
+  atomic_init(&f->allowed_seeks, seeks < 100       ? 100
+                                 : seeks > 1 << 30 ? 1 << 30
+                                                   : (int)seeks);
   f->level = 0;
   return f;
 }
@@ -113,7 +115,9 @@ static int user_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
   return ikey_bytewise(a, an, b, bn);
 }
 
-static size_t ulen(size_t n) { return n >= IKEY_TRAILER ? n - IKEY_TRAILER : n; }
+static size_t ulen(size_t n) {
+  return n >= IKEY_TRAILER ? n - IKEY_TRAILER : n;
+}
 
 static int by_smallest(const void *pa, const void *pb) {
   const lsm_file *a = *(lsm_file *const *)pa, *b = *(lsm_file *const *)pb;
@@ -161,9 +165,9 @@ static int build(lsm_vset *vs, const lsm_version *base, const version_edit *e,
       const ve_file *nf = &e->files[i];
       if (nf->level != l) continue;
       if (deleted_in(e, l, nf->number)) continue;
-      lsm_file *f = file_new(nf->number, nf->size, nf->smallest.data,
-                             nf->smallest.len, nf->largest.data,
-                             nf->largest.len);
+      lsm_file *f =
+          file_new(nf->number, nf->size, nf->smallest.data, nf->smallest.len,
+                   nf->largest.data, nf->largest.len);
       if (!f) {
         version_free(v);
         return oom();
@@ -327,8 +331,8 @@ static void on_manifest_damage(void *arg, const strata_damage *d) {
   recover_damage *rd = arg;
   if (!(d->kind == STRATA_DAMAGE_TORN_TAIL && d->tail) && !rd->fatal) {
     rd->fatal = 1;
-    snprintf(rd->what, sizeof rd->what, "%s at offset %" PRIu64 ": %s",
-             d->file, d->offset, d->reason ? d->reason : "damaged");
+    snprintf(rd->what, sizeof rd->what, "%s at offset %" PRIu64 ": %s", d->file,
+             d->offset, d->reason ? d->reason : "damaged");
   }
   if (rd->fn) rd->fn(rd->arg, d);
 }
@@ -339,8 +343,7 @@ int lsm_vset_recover(lsm_vset *vs, strata_damage_fn on_damage, void *arg) {
   if (rc == STRATA_CORRUPTION) {
     char msg[768];
     snprintf(msg, sizeof msg, "%s", strata_last_error());
-    return ST_CORRUPT("%s; run `strata repair %s` to rebuild it", msg,
-                      vs->dir);
+    return ST_CORRUPT("%s; run `strata repair %s` to rebuild it", msg, vs->dir);
   }
   if (rc) return rc;
   char *path = lsm_manifest_path(vs->dir, mnum);
@@ -370,8 +373,8 @@ int lsm_vset_recover(lsm_vset *vs, strata_damage_fn on_damage, void *arg) {
       rc = st_error(STRATA_NOT_SUPPORTED,
                     "%s: comparator '%.*s' is not %s, the only one strata "
                     "knows",
-                    path, (int)e.comparator.len, (const char *)e.comparator.data,
-                    COMPARATOR);
+                    path, (int)e.comparator.len,
+                    (const char *)e.comparator.data, COMPARATOR);
     lsm_version *nv = NULL;
     if (!rc) rc = build(vs, v, &e, &nv);
     if (!rc) {
@@ -398,8 +401,7 @@ int lsm_vset_recover(lsm_vset *vs, strata_damage_fn on_damage, void *arg) {
     char msg[768];
     snprintf(msg, sizeof msg, "%s", strata_last_error());
     if (!strstr(msg, "strata repair"))
-      rc = ST_CORRUPT("%s; run `strata repair %s` to rebuild it", msg,
-                      vs->dir);
+      rc = ST_CORRUPT("%s; run `strata repair %s` to rebuild it", msg, vs->dir);
   }
   if (!rc && !all.has_next_file)
     rc = ST_CORRUPT("%s: no next-file-number entry; run `strata repair %s`",
@@ -408,8 +410,8 @@ int lsm_vset_recover(lsm_vset *vs, strata_damage_fn on_damage, void *arg) {
     rc = ST_CORRUPT("%s: no log-number entry; run `strata repair %s`", path,
                     vs->dir);
   else if (!rc && !all.has_last_sequence)
-    rc = ST_CORRUPT("%s: no last-sequence entry; run `strata repair %s`",
-                    path, vs->dir);
+    rc = ST_CORRUPT("%s: no last-sequence entry; run `strata repair %s`", path,
+                    vs->dir);
   log_reader_close(r);
   free(path);
   if (rc) {
@@ -440,8 +442,7 @@ int lsm_vset_recover(lsm_vset *vs, strata_damage_fn on_damage, void *arg) {
 /* ---- applying edits ------------------------------------------------------ */
 
 /* The snapshot record of a new MANIFEST: everything in `v`. */
-static int snapshot_edit(lsm_vset *vs, const lsm_version *v,
-                         version_edit *s) {
+static int snapshot_edit(lsm_vset *vs, const lsm_version *v, version_edit *s) {
   int rc = ve_set_comparator(s, COMPARATOR);
   for (int l = 0; !rc && l < LSM_LEVELS; l++) {
     if (vs->cursor[l].len)
@@ -469,8 +470,8 @@ int lsm_vset_apply(lsm_vset *vs, version_edit *e) {
   lsm_version *v = NULL;
   int rc = build(vs, base, e, &v);
   for (size_t i = 0; !rc && i < e->npointers; i++)
-    if (sst_buf_set(&vs->cursor[e->pointers[i].level],
-                    e->pointers[i].key.data, e->pointers[i].key.len))
+    if (sst_buf_set(&vs->cursor[e->pointers[i].level], e->pointers[i].key.data,
+                    e->pointers[i].key.len))
       rc = oom();
   int started = 0;
   if (!rc && !vs->manifest) {
@@ -635,8 +636,7 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
     lsm_file *f = v->files[0][i];
     if (!file_overlaps(f, key, kn, key, kn)) continue;
     if (reads++ == 0) first = f;
-    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn,
-                      found_seq);
+    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn, found_seq);
   }
   for (int l = 1; l < LSM_LEVELS && *result == MEM_ABSENT && !rc; l++) {
     size_t lo = 0, hi = v->n[l];
@@ -651,11 +651,9 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
     }
     if (lo == v->n[l]) continue;
     lsm_file *f = v->files[l][lo];
-    if (user_cmp(f->f.smallest, ulen(f->f.smallest_len), key, kn) > 0)
-      continue;
+    if (user_cmp(f->f.smallest, ulen(f->f.smallest_len), key, kn) > 0) continue;
     if (reads++ == 0) first = f;
-    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn,
-                      found_seq);
+    rc = table_lookup(tc, f, ik.data, ik.len, kn, result, value, vn, found_seq);
   }
   /* More than one file read: the first one was read in vain. */
   if (!rc && reads > 1 && seek_due) *seek_due = charge(first);

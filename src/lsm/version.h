@@ -29,13 +29,13 @@ enum { LSM_LEVELS = SST_LEVELS };
 
 /* One table file, shared by the versions that hold it. */
 typedef struct lsm_file {
-  sst_file f;         /* number, size, smallest/largest (into `keys`) */
-  atomic_int refs;    /* versions holding it */
+  sst_file f;               /* number, size, smallest/largest (into `keys`) */
+  atomic_int refs;          /* versions holding it */
   atomic_int allowed_seeks; /* lookups that may read this file in vain
                                before it is compacted (LevelDB's seek
                                compaction): size / 16 KiB, at least 100 */
-  int level;          /* its level in the version that created it */
-  uint8_t keys[];     /* smallest then largest internal key */
+  int level;                /* its level in the version that created it */
+  uint8_t keys[];           /* smallest then largest internal key */
 } lsm_file;
 
 typedef struct lsm_version lsm_version;
@@ -49,27 +49,27 @@ struct lsm_version {
 };
 
 typedef struct lsm_vset {
-  env *e;                     /* file system */
-  char *dir;                  /* database directory */
-  pthread_mutex_t mu;         /* guards everything below but the writer */
-  pthread_mutex_t apply_mu;   /* one lsm_vset_apply at a time */
-  lsm_version *current;       /* newest version (one reference held) */
-  lsm_version live;           /* list head of every version still alive */
-  uint64_t next_file;         /* next file number to allocate */
-  uint64_t manifest_number;   /* the MANIFEST being (or to be) written */
-  uint64_t current_manifest;  /* the MANIFEST that CURRENT names */
-  uint64_t log_number;        /* WALs below this number are obsolete */
-  uint64_t prev_log;          /* kept for LevelDB (always 0 when written) */
-  uint64_t last_sequence;     /* as recorded in the MANIFEST */
-  sst_buf cursor[LSM_LEVELS]; /* compact pointers: where each level's next
-                                 compaction starts */
-  uint64_t *pending;          /* file numbers being written (never deleted
-                                 as obsolete) */
+  env *e;                      /* file system */
+  char *dir;                   /* database directory */
+  pthread_mutex_t mu;          /* guards everything below but the writer */
+  pthread_mutex_t apply_mu;    /* one lsm_vset_apply at a time */
+  lsm_version *current;        /* newest version (one reference held) */
+  lsm_version live;            /* list head of every version still alive */
+  uint64_t next_file;          /* next file number to allocate */
+  uint64_t manifest_number;    /* the MANIFEST being (or to be) written */
+  uint64_t current_manifest;   /* the MANIFEST that CURRENT names */
+  uint64_t log_number;         /* WALs below this number are obsolete */
+  uint64_t prev_log;           /* kept for LevelDB (always 0 when written) */
+  uint64_t last_sequence;      /* as recorded in the MANIFEST */
+  sst_buf cursor[LSM_LEVELS];  /* compact pointers: where each level's next
+                                  compaction starts */
+  uint64_t *pending;           /* file numbers being written (never deleted
+                                  as obsolete) */
   size_t npending, cappending; /* held, allocated */
-  log_writer *manifest;       /* writer of the MANIFEST (NULL: a new one is
-                                 started, with a full snapshot, at the next
-                                 apply) */
-  uint64_t manifest_bytes;    /* its size */
+  log_writer *manifest;        /* writer of the MANIFEST (NULL: a new one is
+                                  started, with a full snapshot, at the next
+                                  apply) */
+  uint64_t manifest_bytes;     /* its size */
 } lsm_vset;
 
 /* A set with an empty current version (counters zero). */
@@ -115,8 +115,7 @@ int lsm_sst_version(const lsm_version *v, sst_version *out);
 void lsm_sst_version_free(sst_version *sv);
 
 /* Calls fn for every table number held by any live version or pending. */
-void lsm_vset_live_files(lsm_vset *vs, void (*fn)(void *, uint64_t),
-                         void *arg);
+void lsm_vset_live_files(lsm_vset *vs, void (*fn)(void *, uint64_t), void *arg);
 
 /* Looks up user key `key` as of sequence `seq` in v's tables: level 0
  * newest first, then one file per deeper level. STRATA_OK with *result

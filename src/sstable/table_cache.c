@@ -25,16 +25,16 @@ struct sst_table_ref {
 };
 
 struct sst_table_cache {
-  env *e;                 /* file system */
-  char *dir;              /* database directory */
-  strata_table_options o; /* options for opening */
-  size_t max_open;        /* listed tables kept at most */
-  size_t listed;          /* tables in the list */
-  size_t open;            /* tables open (listed or not) */
-  sst_table_ref head;     /* LRU sentinel */
-  sst_table_ref **bucket; /* hash index of the listed tables */
-  size_t nbucket;         /* buckets (a power of two) */
-  pthread_mutex_t mu;     /* guards all of the above but e, dir, o */
+  env *e;                           /* file system */
+  char *dir;                        /* database directory */
+  strata_table_options o;           /* options for opening */
+  size_t max_open;                  /* listed tables kept at most */
+  size_t listed;                    /* tables in the list */
+  size_t open;                      /* tables open (listed or not) */
+  sst_table_ref head;               /* LRU sentinel */
+  sst_table_ref **bucket;           /* hash index of the listed tables */
+  size_t nbucket;                   /* buckets (a power of two) */
+  pthread_mutex_t mu;               /* guards all of the above but e, dir, o */
   strata_table_damage_fn on_damage; /* damage met by the tables, or NULL */
   void *damage_arg;                 /* its argument */
 };
@@ -139,8 +139,8 @@ int sst_table_cache_get(sst_table_cache *c, uint64_t number, sst_table **t,
   char name[4096];
   sst_table_file_name(name, sizeof name, c->dir, number);
   sst_table *opened;
-  int rc = sst_table_open(c->e, name, &c->o, c->on_damage, c->damage_arg,
-                          &opened);
+  int rc =
+      sst_table_open(c->e, name, &c->o, c->on_damage, c->damage_arg, &opened);
   if (rc == STRATA_NOT_FOUND) { /* LevelDB before 1.16 named tables .sst */
     size_t n = strlen(name);
     if (n > 4 && strcmp(name + n - 4, ".ldb") == 0) {

@@ -301,7 +301,8 @@ static int verify_lsm_db(const char *dir, cli_drops *out) {
 /* Prints one ledger range (stderr: the report on stdout stays one format). */
 static void print_lost(void *arg, const strata_lost_range *r) {
   (void)arg;
-  fprintf(stderr, "strata: acknowledged loss: %s offset %llu, %llu bytes, %s: %s\n",
+  fprintf(stderr,
+          "strata: acknowledged loss: %s offset %llu, %llu bytes, %s: %s\n",
           r->damage.file, (unsigned long long)r->damage.offset,
           (unsigned long long)r->damage.bytes,
           strata_damage_kind_name(r->damage.kind), r->damage.reason);
