@@ -5,9 +5,6 @@
  * the workload: an unsynced write has reached the kernel when the call
  * returns (neither engine buffers writes in user space), a synced one has
  * been fdatasync'ed.
- *
- * STRATA_HAVE_LSM is defined by CMake once src/lsm/ defines strata_db_open;
- * until then strata-lsm's open fails with "not built yet".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +18,15 @@ static void set_err(char *err, size_t errlen, const char *what, int rc) {
   snprintf(err, errlen, "%s: %s", what, m && *m ? m : strata_strerror(rc));
 }
 
-#ifdef STRATA_HAVE_LSM
 static void sleep_ms(int ms) {
   struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&t, NULL);
 }
 
-#endif
-
 static const char *strata_ver(void) { return strata_version(); }
 
 /* ==== strata-lsm ========================================================= */
 
-#ifdef STRATA_HAVE_LSM
 typedef struct lsm_db {
   strata_db *db;           /* the database */
   strata_write_options wo; /* sync per the run */
@@ -202,21 +195,6 @@ const bench_engine bench_strata_lsm = {
     lsm_del,      lsm_batch,  lsm_get,       lsm_iter_open,  lsm_first,
     lsm_last,     lsm_seek,   lsm_valid,     lsm_next,       lsm_prev,
     lsm_key,      lsm_value,  lsm_iter_close};
-#else
-static void lsm_describe(FILE *out) {
-  fprintf(out, "  not built: the LSM engine is not implemented yet\n");
-}
-static void *lsm_open(const char *dir, int sync, char *err, size_t errlen) {
-  (void)dir, (void)sync;
-  snprintf(err, errlen, "the LSM engine is not implemented yet");
-  return NULL;
-}
-const bench_engine bench_strata_lsm = {.name = "strata-lsm",
-                                       .ordered = 1,
-                                       .describe = lsm_describe,
-                                       .version = strata_ver,
-                                       .open = lsm_open};
-#endif
 
 /* ==== strata-bitcask ===================================================== */
 

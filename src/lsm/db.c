@@ -61,27 +61,12 @@ void db_on_damage(void *arg, const strata_damage *d) {
   if (db->o.on_damage) db->o.on_damage(db->o.damage_arg, d);
 }
 
-typedef struct dup_check {
-  const strata_damage *d; /* the new report */
-  int found;              /* an entry for the same place exists */
-} dup_check;
-
-static void find_dup(void *arg, const lsm_lost *e) {
-  dup_check *c = arg;
-  if (strcmp(e->file, c->d->file ? c->d->file : "") == 0 &&
-      e->offset == c->d->offset)
-    c->found = 1;
-}
-
 void db_on_table_damage(void *arg, const strata_table_damage *d) {
   strata_db *db = arg;
   db_on_damage(arg, &d->damage);
   /* Under skip, readers and compactions pass over a damaged block: what it
    * held is lost, and older versions of its keys must not show through. */
   if (db->topts.policy != STRATA_RECOVERY_SKIP || !db->ledger.dir) return;
-  dup_check c = {&d->damage, 0};
-  lsm_ledger_list(&db->ledger, find_dup, &c);
-  if (c.found) return;
   size_t lon = 0, hin = 0;
   const uint8_t *lo = d->after, *hi = d->upto;
   if (lo) lon = d->after_len >= 8 ? d->after_len - 8 : d->after_len;

@@ -256,8 +256,10 @@ int lsm_ledger_add(lsm_ledger *l, const uint8_t *lo, size_t lon,
     return oom();
   }
   pthread_mutex_lock(&l->mu);
-  int rc = push(l, &x);
-  if (rc)
+  int rc = STRATA_OK, known = 0;
+  for (size_t i = 0; i < l->n && !known; i++) /* met again: listed once */
+    known = l->v[i].offset == x.offset && strcmp(l->v[i].file, x.file) == 0;
+  if (known || (rc = push(l, &x)))
     entry_free(&x);
   else
     rc = rewrite(l);

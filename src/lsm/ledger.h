@@ -50,7 +50,9 @@ int lsm_ledger_open(lsm_ledger *l, env *e, const char *dir, strata_damage_fn fn,
 void lsm_ledger_close(lsm_ledger *l);
 
 /* Records a lost range (lo/hi NULL: unbounded) and rewrites DIR/LEDGER
- * durably (temporary file, fsync, rename, directory fsync). */
+ * durably (temporary file, fsync, rename, directory fsync). Damage already
+ * listed (same file and offset: a block met again by another scan) is not
+ * listed twice. */
 int lsm_ledger_add(lsm_ledger *l, const uint8_t *lo, size_t lon,
                    const uint8_t *hi, size_t hin, uint64_t seq_hi,
                    const strata_damage *d);

@@ -27,6 +27,7 @@
 #include "lsm/filename.h"
 #include "lsm/memtable.h"
 #include "sstable/ikey.h"
+#include "util/coding.h"
 #include "util/status.h"
 
 #define COMPARATOR "leveldb.BytewiseComparator"
@@ -628,8 +629,18 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
   *value = NULL;
   *vn = 0;
   if (seek_due) *seek_due = NULL;
+  /* The lookup key: on the stack for the usual key sizes (a get is the hot
+   * path; no allocation for it). */
+  uint8_t small[256];
   sst_buf ik = {0};
-  if (ikey_append(&ik, key, kn, seq, IKEY_SEEK_TYPE)) return oom();
+  if (kn + IKEY_TRAILER <= sizeof small) {
+    if (kn) memcpy(small, key, kn);
+    encode_fixed64(small + kn, seq << 8 | IKEY_SEEK_TYPE);
+    ik.data = small;
+    ik.len = kn + IKEY_TRAILER;
+  } else if (ikey_append(&ik, key, kn, seq, IKEY_SEEK_TYPE)) {
+    return oom();
+  }
   int rc = STRATA_OK, reads = 0;
   lsm_file *first = NULL; /* the first file read, if the key was not there */
   for (size_t i = v->n[0]; i-- > 0 && *result == MEM_ABSENT && !rc;) {
@@ -657,6 +668,6 @@ int lsm_version_get(lsm_version *v, sst_table_cache *tc, const uint8_t *key,
   }
   /* More than one file read: the first one was read in vain. */
   if (!rc && reads > 1 && seek_due) *seek_due = charge(first);
-  sst_buf_free(&ik);
+  if (ik.data != small) sst_buf_free(&ik);
   return rc;
 }
